@@ -1,0 +1,95 @@
+//! Subscriptions (S1–S6; S7 lives in the session tick).
+
+use super::error::{check_user_id, EngineError};
+use super::query::{check_batch, require_status_feature, unique};
+use super::rate::Api;
+use super::store::Store;
+use super::types::{ConnId, Millis, UserKey, UserStatus};
+use super::Engine;
+
+impl<S: Store> Engine<S> {
+    /// Subscribes the caller's user to `user_ids` (S1–S5). Answers the current status of the
+    /// subscribed users, so the client holds them without a second round trip.
+    pub fn subscribe(
+        &mut self,
+        conn: ConnId,
+        user_ids: &[String],
+        now: Millis,
+    ) -> Result<Vec<UserStatus>, EngineError> {
+        let key = self.session_key(conn)?;
+        self.touch(conn, now);
+        let app = self.app(key.app)?;
+        require_status_feature(&app, "subscribeUserStatus")?;
+        check_batch(
+            user_ids.len(),
+            app.subscribe_batch_limit,
+            "subscribeUserStatus",
+        )?;
+        for id in user_ids {
+            check_user_id(id).map_err(|why| {
+                EngineError::invalid(format!("subscribeUserStatus: invalid userID: {why}"))
+            })?;
+        }
+        let ids: Vec<&str> = unique(user_ids)
+            .into_iter()
+            .filter(|id| *id != key.user)
+            .collect();
+        if ids.is_empty() {
+            return Err(EngineError::invalid(
+                "subscribeUserStatus: you cannot subscribe to yourself, and the list holds nobody else",
+            ));
+        }
+        self.rate_limit(&key, Api::Subscribe, &app, now)?;
+
+        let before = self.record(&key);
+        let mut record = before.clone();
+        for id in &ids {
+            // IndexSet keeps an existing entry where it is (ours, S5).
+            record.subscriptions.insert((*id).to_string());
+        }
+        let limit = app.subscription_limit as usize;
+        while record.subscriptions.len() > limit {
+            record.subscriptions.shift_remove_index(0);
+        }
+        let statuses = ids
+            .iter()
+            .filter(|id| record.subscriptions.contains(**id))
+            .map(|id| self.status_of(&UserKey::new(key.app, *id)))
+            .collect();
+        self.commit(&key, &before, record, now);
+        Ok(statuses)
+    }
+
+    /// Unsubscribes from `user_ids`; `None` or an empty list removes every subscription (S6).
+    pub fn unsubscribe(
+        &mut self,
+        conn: ConnId,
+        user_ids: Option<&[String]>,
+        now: Millis,
+    ) -> Result<(), EngineError> {
+        let key = self.session_key(conn)?;
+        self.touch(conn, now);
+        let app = self.app(key.app)?;
+        require_status_feature(&app, "unsubscribeUserStatus")?;
+        let ids = user_ids.unwrap_or_default();
+        if ids.len() > app.subscribe_batch_limit as usize {
+            check_batch(
+                ids.len(),
+                app.subscribe_batch_limit,
+                "unsubscribeUserStatus",
+            )?;
+        }
+        self.rate_limit(&key, Api::Unsubscribe, &app, now)?;
+        let before = self.record(&key);
+        let mut record = before.clone();
+        if ids.is_empty() {
+            record.subscriptions.clear();
+        } else {
+            for id in ids {
+                record.subscriptions.shift_remove(id);
+            }
+        }
+        self.commit(&key, &before, record, now);
+        Ok(())
+    }
+}

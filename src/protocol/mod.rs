@@ -1,0 +1,14 @@
+//! The wire format shared by server and client.
+//!
+//! Every frame is a 4-byte big-endian length followed by that many bytes of JSON. The length is
+//! checked against [`MAX_REQUEST_FRAME_LEN`] or [`MAX_SERVER_FRAME_LEN`] before anything is allocated. The first frame a client sends
+//! is [`Request::Hello`] with [`PROTOCOL_VERSION`]. See `docs/protocol.md`.
+
+mod frame;
+mod message;
+
+pub use frame::{read_frame, write_frame, FrameError, MAX_REQUEST_FRAME_LEN, MAX_SERVER_FRAME_LEN};
+pub use message::{
+    decode_request, decode_server_message, encode, ClientFrame, Platform, Request, ServerMessage,
+    StatusType, WireStatus, PROTOCOL_VERSION,
+};
