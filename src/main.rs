@@ -1,1 +1,333 @@
-fn main() {}
+//! The `imstatus` command: runs the server, makes UserSigs, and sets, gets and watches statuses.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use imstatus::client::{Client, ClientConfig, ClientError, Listener, UserStatus};
+use imstatus::server::{self, Config, Started, DEFAULT_SDK_APP_ID};
+use imstatus::usersig;
+
+#[derive(Parser)]
+#[command(name = "imstatus", version, about = "Self-hosted user status for instant messaging apps")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Runs the server. With no configuration it starts the embedded default app.
+    Serve {
+        /// TOML configuration file.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Address for SDK connections (overrides the file).
+        #[arg(long)]
+        listen: Option<String>,
+        /// Address for the admin HTTP API (overrides the file).
+        #[arg(long)]
+        admin_listen: Option<String>,
+        /// Directory for what must outlive a restart (overrides the file).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+    /// Makes a UserSig (tls-sig-api-v2).
+    Usersig {
+        #[arg(long)]
+        app_id: u32,
+        #[arg(long)]
+        key: String,
+        #[arg(long)]
+        user: String,
+        /// Validity in seconds.
+        #[arg(long, default_value_t = usersig::DEFAULT_EXPIRE_SECS)]
+        expire: u64,
+    },
+    /// Sets your custom status (empty text clears it), then logs out.
+    Set {
+        #[command(flatten)]
+        who: Who,
+        /// The custom status; "" clears it.
+        text: String,
+        /// Stay logged in (ONLINE, status kept) until interrupted.
+        #[arg(long)]
+        hold: bool,
+    },
+    /// Prints the status of users: one line each, `ID STATUS CUSTOM`.
+    Get {
+        #[command(flatten)]
+        who: Who,
+        #[arg(required = true)]
+        ids: Vec<String>,
+    },
+    /// Subscribes to users, prints their statuses, then one line per change until interrupted.
+    Watch {
+        #[command(flatten)]
+        who: Who,
+        #[arg(required = true)]
+        ids: Vec<String>,
+    },
+}
+
+/// Who the command logs in as, and where.
+#[derive(Args)]
+struct Who {
+    /// Server address; else $IMSTATUS_SERVER, else the default of `imstatus serve`.
+    #[arg(long)]
+    server: Option<String>,
+    #[arg(long, default_value_t = DEFAULT_SDK_APP_ID)]
+    app_id: u32,
+    /// Your userID; a random one when omitted.
+    #[arg(long)]
+    user: Option<String>,
+    /// Your UserSig.
+    #[arg(long, conflicts_with = "key", required_unless_present = "key")]
+    sig: Option<String>,
+    /// The app's secret key, to make the UserSig here.
+    #[arg(long)]
+    key: Option<String>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let serving = matches!(cli.command, Command::Serve { .. });
+    init_logging(if serving { "info" } else { "warn" });
+    let result = match cli.command {
+        Command::Serve {
+            config,
+            listen,
+            admin_listen,
+            data_dir,
+        } => serve(config, listen, admin_listen, data_dir),
+        Command::Usersig {
+            app_id,
+            key,
+            user,
+            expire,
+        } => {
+            println!("{}", usersig::generate(app_id, &key, &user, expire, unix_now()));
+            Ok(())
+        }
+        Command::Set { who, text, hold } => set(who, text, hold),
+        Command::Get { who, ids } => get(who, ids),
+        Command::Watch { who, ids } => watch(who, ids),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("imstatus: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(default: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("IMSTATUS_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+fn unix_now() -> u64 {
+    server::now_ms() / 1000
+}
+
+fn serve(
+    config_path: Option<PathBuf>,
+    listen: Option<String>,
+    admin_listen: Option<String>,
+    data_dir: Option<PathBuf>,
+) -> Result<(), String> {
+    let mut config = match &config_path {
+        Some(path) => Config::from_file(path)?,
+        None => Config::default(),
+    };
+    if let Some(listen) = listen {
+        config.listen = listen;
+    }
+    if let Some(admin_listen) = admin_listen {
+        config.admin_listen = admin_listen;
+    }
+    config.data_dir = data_dir
+        .or(config.data_dir)
+        .or_else(|| Some(PathBuf::from("imstatus-data")));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("imstatus-server")
+        .build()
+        .map_err(|e| format!("cannot start a runtime: {e}"))?;
+    runtime.block_on(server::run(config, shutdown_signal(), print_banner))
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(_) => return ctrl_c.await.unwrap_or(()),
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+fn print_banner(started: &Started) {
+    println!("imstatus listening on {}", started.addr);
+    if let Some(admin) = started.admin_addr {
+        println!(
+            "admin API on http://{admin}/v1 (Authorization: Bearer {})",
+            started.admin_token
+        );
+    }
+    if let Some(app) = &started.default_app {
+        let server = if started.addr.to_string() == server::DEFAULT_LISTEN {
+            String::new()
+        } else {
+            format!(" --server {}", started.addr)
+        };
+        println!(
+            "embedded default app: sdkAppID {} secret key {}",
+            app.sdk_app_id, app.secret_key
+        );
+        println!("try it, in two more terminals:");
+        println!(
+            "  imstatus watch{server} --app-id {} --key {} --user bob alice",
+            app.sdk_app_id, app.secret_key
+        );
+        println!(
+            "  imstatus set{server} --app-id {} --key {} --user alice --hold \"listening to music\"",
+            app.sdk_app_id, app.secret_key
+        );
+    }
+}
+
+/// Logs in as `who`, answering the client and the userID used.
+fn connect(who: &Who, listener: Option<Arc<dyn Listener>>) -> Result<(Client, String), String> {
+    let user = who
+        .user
+        .clone()
+        .unwrap_or_else(|| format!("cli-{:08x}", rand::random::<u32>()));
+    let sig = match (&who.sig, &who.key) {
+        (Some(sig), _) => sig.clone(),
+        (None, Some(key)) => usersig::generate(who.app_id, key, &user, 86400, unix_now()),
+        (None, None) => return Err("give --sig or --key".into()),
+    };
+    let mut config = ClientConfig::new(who.app_id);
+    config.server_addr = who.server.clone();
+    let client = Client::new(config).map_err(describe)?;
+    if let Some(listener) = listener {
+        client.add_listener(listener);
+    }
+    wait(|done| client.login(&user, &sig, done))?;
+    Ok((client, user))
+}
+
+/// Runs a callback-style call and waits for its answer.
+fn wait<T: Send + 'static>(
+    call: impl FnOnce(Box<dyn FnOnce(Result<T, ClientError>) + Send>),
+) -> Result<T, String> {
+    let (tx, rx) = mpsc::channel();
+    call(Box::new(move |result| {
+        let _ = tx.send(result);
+    }));
+    rx.recv_timeout(Duration::from_secs(60))
+        .map_err(|_| "no answer from the SDK within 60 s".to_string())?
+        .map_err(describe)
+}
+
+fn describe(e: ClientError) -> String {
+    format!("error {}: {}", e.code, e.desc)
+}
+
+fn line(status: &UserStatus) -> String {
+    format!(
+        "{} {} {}",
+        status.user_id,
+        status.status_type.name(),
+        status.custom_status
+    )
+}
+
+fn set(who: Who, text: String, hold: bool) -> Result<(), String> {
+    let (client, _) = connect(&who, None)?;
+    let custom = (!text.is_empty()).then_some(text);
+    wait(|done| client.set_self_status(custom.as_deref(), done))?;
+    if hold {
+        eprintln!("status set; holding it until interrupted (Ctrl-C)");
+        block_until_interrupted()?;
+    }
+    wait(|done| client.logout(done))
+}
+
+fn get(who: Who, ids: Vec<String>) -> Result<(), String> {
+    let (client, _) = connect(&who, None)?;
+    let statuses = wait(|done| client.get_user_status(ids, done))?;
+    for status in &statuses {
+        println!("{}", line(status));
+    }
+    wait(|done| client.logout(done))
+}
+
+/// Prints every change as one line, as soon as it arrives.
+struct PrintChanges;
+
+impl Listener for PrintChanges {
+    fn on_user_status_changed(&self, statuses: &[UserStatus]) {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        for status in statuses {
+            let _ = writeln!(out, "{}", line(status));
+        }
+        let _ = out.flush();
+    }
+
+    fn on_connecting(&self) {
+        eprintln!("connecting…");
+    }
+
+    fn on_connect_failed(&self, code: i32, desc: &str) {
+        eprintln!("connection failed: error {code}: {desc}");
+    }
+
+    fn on_kicked_offline(&self) {
+        eprintln!("kicked offline: another device logged in as this user on this platform");
+        std::process::exit(1);
+    }
+
+    fn on_user_sig_expired(&self) {
+        eprintln!("the UserSig expired");
+        std::process::exit(1);
+    }
+}
+
+fn watch(who: Who, ids: Vec<String>) -> Result<(), String> {
+    let (client, _) = connect(&who, Some(Arc::new(PrintChanges)))?;
+    wait(|done| client.subscribe_user_status(ids.clone(), done))?;
+    for status in wait(|done| client.get_user_status(ids, done))? {
+        println!("{}", line(&status));
+    }
+    block_until_interrupted()?;
+    wait(|done| client.logout(done))
+}
+
+fn block_until_interrupted() -> Result<(), String> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start a runtime: {e}"))?;
+    runtime.block_on(shutdown_signal());
+    Ok(())
+}

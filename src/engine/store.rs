@@ -107,6 +107,43 @@ pub trait Store: Send {
     fn friend_owners_of(&self, friend: &UserKey) -> Vec<String>;
 }
 
+/// A boxed store is a store, so a server can choose its backend at run time.
+impl<T: Store + ?Sized> Store for Box<T> {
+    fn app(&self, sdk_app_id: u32) -> Option<Arc<AppSettings>> {
+        (**self).app(sdk_app_id)
+    }
+    fn apps(&self) -> Vec<Arc<AppSettings>> {
+        (**self).apps()
+    }
+    fn put_app(&mut self, settings: AppSettings) {
+        (**self).put_app(settings)
+    }
+    fn user(&self, key: &UserKey) -> Option<UserRecord> {
+        (**self).user(key)
+    }
+    fn put_user(&mut self, key: &UserKey, record: UserRecord) {
+        (**self).put_user(key, record)
+    }
+    fn user_keys(&self) -> Vec<UserKey> {
+        (**self).user_keys()
+    }
+    fn subscribers_of(&self, key: &UserKey) -> Vec<String> {
+        (**self).subscribers_of(key)
+    }
+    fn add_friend(&mut self, owner: &UserKey, friend: &str) -> bool {
+        (**self).add_friend(owner, friend)
+    }
+    fn remove_friend(&mut self, owner: &UserKey, friend: &str) -> bool {
+        (**self).remove_friend(owner, friend)
+    }
+    fn friends_of(&self, owner: &UserKey) -> Vec<String> {
+        (**self).friends_of(owner)
+    }
+    fn friend_owners_of(&self, friend: &UserKey) -> Vec<String> {
+        (**self).friend_owners_of(friend)
+    }
+}
+
 /// The embedded default store: everything in memory.
 #[derive(Debug, Default)]
 pub struct MemoryStore {

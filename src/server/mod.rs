@@ -1,1 +1,264 @@
-//! The server (being written).
+//! The server: a tokio listener with one task per connection, a ticker that applies the engine's
+//! deadlines, the admin HTTP API, and the store chosen by the configuration. It drives the
+//! engine and decides nothing the engine should.
+
+mod admin;
+mod bus;
+mod config;
+mod connection;
+mod durable;
+mod hub;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+pub use bus::{Bus, LocalBus};
+pub use config::{Config, DEFAULT_ADMIN_LISTEN, DEFAULT_LISTEN, DEFAULT_SDK_APP_ID};
+pub use durable::DurableStore;
+#[allow(unused_imports)]
+use durable::OpenExt;
+pub use hub::{now_ms, Hub, ServerEngine};
+
+use crate::engine::{AppSettings, Engine, MemoryStore, Store};
+
+/// How often the engine's deadlines (D2, L5, S7, UserSig expiry) are applied.
+const TICK_INTERVAL: Duration = Duration::from_millis(100);
+
+/// What a started server tells its caller.
+#[derive(Debug, Clone)]
+pub struct Started {
+    /// Where SDK clients connect.
+    pub addr: SocketAddr,
+    /// Where the admin HTTP API listens, if it is on.
+    pub admin_addr: Option<SocketAddr>,
+    /// The token the admin API wants as `Authorization: Bearer <token>`.
+    pub admin_token: String,
+    /// The embedded default app, when the configuration named none.
+    pub default_app: Option<AppSettings>,
+}
+
+/// A server running on its own runtime thread; for tests, benchmarks and embedding.
+pub struct ServerHandle {
+    started: Started,
+    shutdown: watch::Sender<bool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl ServerHandle {
+    pub fn started(&self) -> &Started {
+        &self.started
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.started.addr
+    }
+
+    /// Closes every connection, waits until the server is down, and releases its port.
+    pub fn stop(mut self) {
+        self.stop_inner();
+    }
+
+    fn stop_inner(&mut self) {
+        let _ = self.shutdown.send(true);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for ServerHandle {
+    fn drop(&mut self) {
+        self.stop_inner();
+    }
+}
+
+/// Starts a server on a runtime thread of its own and returns once it is listening.
+pub fn spawn(config: Config) -> Result<ServerHandle, String> {
+    let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let thread = std::thread::Builder::new()
+        .name("imstatus-server".into())
+        .spawn(move || {
+            let runtime = match tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .thread_name("imstatus-server-worker")
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(e) => {
+                    let _ = ready_tx.send(Err(format!("cannot start a runtime: {e}")));
+                    return;
+                }
+            };
+            runtime.block_on(async move {
+                let ready = ready_tx.clone();
+                let result = run(config, wait_for(shutdown_rx), move |s| {
+                    let _ = ready.send(Ok(s.clone()));
+                })
+                .await;
+                if let Err(e) = result {
+                    let _ = ready_tx.send(Err(e));
+                }
+            });
+        })
+        .map_err(|e| format!("cannot start the server thread: {e}"))?;
+    match ready_rx.recv() {
+        Ok(Ok(started)) => Ok(ServerHandle {
+            started,
+            shutdown: shutdown_tx,
+            thread: Some(thread),
+        }),
+        Ok(Err(e)) => {
+            let _ = thread.join();
+            Err(e)
+        }
+        Err(_) => {
+            let _ = thread.join();
+            Err("the server thread ended before it was ready".into())
+        }
+    }
+}
+
+async fn wait_for(mut shutdown: watch::Receiver<bool>) {
+    while !*shutdown.borrow() {
+        if shutdown.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Runs a server until `shutdown` completes. `ready` is called once it listens.
+pub async fn run(
+    config: Config,
+    shutdown: impl std::future::Future<Output = ()>,
+    ready: impl FnOnce(&Started),
+) -> Result<(), String> {
+    let (store, epoch) = open_store(&config)?;
+    let mut engine = Engine::new(store, epoch, now_ms());
+    let default_app = configure_apps(&mut engine, &config)?;
+    let hub = Arc::new(Hub::new(engine, Box::<LocalBus>::default()));
+
+    let listener = TcpListener::bind(&config.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let admin_token = config
+        .admin_token
+        .clone()
+        .unwrap_or_else(admin::random_token);
+    let admin_listener = if config.admin_listen.is_empty() {
+        None
+    } else {
+        Some(
+            TcpListener::bind(&config.admin_listen)
+                .await
+                .map_err(|e| format!("cannot listen on {}: {e}", config.admin_listen))?,
+        )
+    };
+    let started = Started {
+        addr,
+        admin_addr: admin_listener.as_ref().and_then(|l| l.local_addr().ok()),
+        admin_token: admin_token.clone(),
+        default_app,
+    };
+    tracing::info!(%addr, admin = ?started.admin_addr, epoch, "imstatus server listening");
+    ready(&started);
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut tasks = JoinSet::new();
+    if let Some(listener) = admin_listener {
+        tasks.spawn(admin::serve(listener, hub.clone(), admin_token, wait_for(stop_rx.clone())));
+    }
+    tasks.spawn(tick_loop(hub.clone(), stop_rx.clone()));
+    let mut connections = JoinSet::new();
+    let mut next_conn: u64 = 1;
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    let conn = next_conn;
+                    next_conn += 1;
+                    let stop = stop_rx.clone();
+                    let hub = hub.clone();
+                    connections.spawn(async move {
+                        tokio::select! {
+                            _ = connection::serve(hub.clone(), conn, stream) => {}
+                            _ = wait_for(stop) => hub.lock().closed(conn, now_ms()),
+                        }
+                    });
+                }
+                // Running out of file descriptors must not end the server: wait, then go on.
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+    tracing::info!("shutting down");
+    drop(listener);
+    let _ = stop_tx.send(true);
+    while connections.join_next().await.is_some() {}
+    while tasks.join_next().await.is_some() {}
+    Ok(())
+}
+
+async fn tick_loop(hub: Arc<Hub>, stop: watch::Receiver<bool>) {
+    let mut interval = tokio::time::interval(TICK_INTERVAL);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let stopped = wait_for(stop);
+    tokio::pin!(stopped);
+    loop {
+        tokio::select! {
+            _ = &mut stopped => return,
+            _ = interval.tick() => hub.with_engine(|engine| engine.tick(now_ms())),
+        }
+    }
+}
+
+fn open_store(config: &Config) -> Result<(Box<dyn Store>, u32), String> {
+    match &config.data_dir {
+        Some(dir) => {
+            let (store, epoch) = DurableStore::open(dir)?;
+            Ok((Box::new(store), epoch))
+        }
+        None => Ok((Box::new(MemoryStore::new()), 1)),
+    }
+}
+
+/// Applies the configured apps (the file wins over settings kept from an earlier run), or the
+/// embedded default app when none is configured. Answers the default app when it was used.
+fn configure_apps(
+    engine: &mut ServerEngine,
+    config: &Config,
+) -> Result<Option<AppSettings>, String> {
+    if config.apps.is_empty() {
+        let app = match engine.app_settings(DEFAULT_SDK_APP_ID) {
+            Some(kept) => kept,
+            None => Config::default_app(admin::random_token()),
+        };
+        engine.put_app(app.clone()).map_err(|e| e.desc)?;
+        return Ok(Some(app));
+    }
+    for app in &config.apps {
+        if let Some(kept) = engine.app_settings(app.sdk_app_id) {
+            if kept != *app {
+                tracing::warn!(
+                    sdk_app_id = app.sdk_app_id,
+                    "settings changed through the admin API are replaced by the configuration file"
+                );
+            }
+        }
+        engine.put_app(app.clone()).map_err(|e| e.desc)?;
+    }
+    Ok(None)
+}
