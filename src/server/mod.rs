@@ -20,8 +20,6 @@ use tokio::task::JoinSet;
 pub use bus::{Bus, LocalBus};
 pub use config::{Config, DEFAULT_ADMIN_LISTEN, DEFAULT_LISTEN, DEFAULT_SDK_APP_ID};
 pub use durable::DurableStore;
-#[allow(unused_imports)]
-use durable::OpenExt;
 pub use hub::{now_ms, Hub, ServerEngine};
 
 use crate::engine::{AppSettings, Engine, MemoryStore, Store};
@@ -173,7 +171,12 @@ pub async fn run(
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut tasks = JoinSet::new();
     if let Some(listener) = admin_listener {
-        tasks.spawn(admin::serve(listener, hub.clone(), admin_token, wait_for(stop_rx.clone())));
+        tasks.spawn(admin::serve(
+            listener,
+            hub.clone(),
+            admin_token,
+            wait_for(stop_rx.clone()),
+        ));
     }
     tasks.spawn(tick_loop(hub.clone(), stop_rx.clone()));
     let mut connections = JoinSet::new();
