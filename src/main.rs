@@ -13,7 +13,11 @@ use imstatus::server::{self, Config, Started, DEFAULT_SDK_APP_ID};
 use imstatus::usersig;
 
 #[derive(Parser)]
-#[command(name = "imstatus", version, about = "Self-hosted user status for instant messaging apps")]
+#[command(
+    name = "imstatus",
+    version,
+    about = "Self-hosted user status for instant messaging apps"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -110,7 +114,10 @@ fn main() -> ExitCode {
             user,
             expire,
         } => {
-            println!("{}", usersig::generate(app_id, &key, &user, expire, unix_now()));
+            println!(
+                "{}",
+                usersig::generate(app_id, &key, &user, expire, unix_now())
+            );
             Ok(())
         }
         Command::Set { who, text, hold } => set(who, text, hold),

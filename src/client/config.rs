@@ -1,0 +1,122 @@
+//! What a [`Client`](super::Client) is told when it is created.
+
+use std::time::Duration;
+
+use crate::codes;
+use crate::protocol::Platform;
+
+use super::types::ClientError;
+
+/// The address `imstatus serve` listens on unless told otherwise; the last fallback of
+/// [`ClientConfig::resolved_server_addr`].
+pub const DEFAULT_SERVER_ADDR: &str = "127.0.0.1:7800";
+
+/// Environment variable consulted when [`ClientConfig::server_addr`] is `None`, so that the CLI,
+/// tests and bindings can be pointed at another server without code changes.
+pub const SERVER_ADDR_ENV: &str = "IMSTATUS_SERVER";
+
+/// Settings of one [`Client`](super::Client). The client copies it at creation; changing a
+/// config afterwards has no effect on a running client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientConfig {
+    /// The app every login of this client belongs to (I1).
+    pub sdk_app_id: u32,
+    /// `host:port` of the server. `None` means the `IMSTATUS_SERVER` environment variable, or
+    /// [`DEFAULT_SERVER_ADDR`] when that is unset or empty.
+    pub server_addr: Option<String>,
+    /// The platform this device declares at login (I3, L2). Defaults to [`Platform::host`].
+    pub platform: Platform,
+    /// How often a logged-in client sends a heartbeat (D3). Default 120 s.
+    pub heartbeat_interval: Duration,
+    /// How long a request may wait for its reply before it fails with
+    /// [`ERR_REQUEST_TIME_OUT`](crate::codes::ERR_REQUEST_TIME_OUT). Also bounds the TCP connect
+    /// and the protocol handshake. Default 10 s.
+    pub request_timeout: Duration,
+    /// First step of the reconnect backoff (D3). Default 500 ms.
+    pub reconnect_base: Duration,
+    /// Longest reconnect backoff step. Default 30 s.
+    pub reconnect_max: Duration,
+}
+
+impl ClientConfig {
+    /// The defaults for an app: host platform, 120 s heartbeat, 10 s request timeout, reconnect
+    /// backoff from 500 ms up to 30 s, server address from the environment.
+    pub fn new(sdk_app_id: u32) -> Self {
+        ClientConfig {
+            sdk_app_id,
+            server_addr: None,
+            platform: Platform::host(),
+            heartbeat_interval: Duration::from_secs(120),
+            request_timeout: Duration::from_secs(10),
+            reconnect_base: Duration::from_millis(500),
+            reconnect_max: Duration::from_secs(30),
+        }
+    }
+
+    /// The address the client connects to: [`server_addr`](Self::server_addr), else the
+    /// `IMSTATUS_SERVER` environment variable, else [`DEFAULT_SERVER_ADDR`]. Read at every
+    /// connect, so the environment is consulted again on reconnects.
+    pub fn resolved_server_addr(&self) -> String {
+        if let Some(addr) = self.server_addr.as_deref().filter(|a| !a.is_empty()) {
+            return addr.to_owned();
+        }
+        match std::env::var(SERVER_ADDR_ENV) {
+            Ok(addr) if !addr.trim().is_empty() => addr.trim().to_owned(),
+            _ => DEFAULT_SERVER_ADDR.to_owned(),
+        }
+    }
+
+    /// Refuses settings that would make the client spin (zero intervals) or never retry.
+    pub(crate) fn validate(&self) -> Result<(), ClientError> {
+        let invalid = |what: &str| Err(ClientError::new(codes::ERR_INVALID_PARAMETERS, what));
+        if self.heartbeat_interval.is_zero() {
+            return invalid("heartbeat_interval must be greater than zero");
+        }
+        if self.request_timeout.is_zero() {
+            return invalid("request_timeout must be greater than zero");
+        }
+        if self.reconnect_base.is_zero() {
+            return invalid("reconnect_base must be greater than zero");
+        }
+        if self.reconnect_max < self.reconnect_base {
+            return invalid("reconnect_max must not be smaller than reconnect_base");
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_follow_the_brief() {
+        let config = ClientConfig::new(1400000000);
+        assert_eq!(config.heartbeat_interval, Duration::from_secs(120));
+        assert_eq!(config.request_timeout, Duration::from_secs(10));
+        assert_eq!(config.reconnect_base, Duration::from_millis(500));
+        assert_eq!(config.reconnect_max, Duration::from_secs(30));
+        assert_eq!(config.platform, Platform::host());
+        assert!(config.validate().is_ok());
+    }
+
+    #[test]
+    fn explicit_address_wins() {
+        let mut config = ClientConfig::new(1);
+        config.server_addr = Some("10.0.0.1:1".into());
+        assert_eq!(config.resolved_server_addr(), "10.0.0.1:1");
+    }
+
+    #[test]
+    fn zero_intervals_are_refused() {
+        let mut config = ClientConfig::new(1);
+        config.heartbeat_interval = Duration::ZERO;
+        assert_eq!(
+            config.validate().unwrap_err().code,
+            codes::ERR_INVALID_PARAMETERS
+        );
+        let mut config = ClientConfig::new(1);
+        config.reconnect_max = Duration::from_millis(1);
+        assert!(config.validate().is_err());
+    }
+}

@@ -1,0 +1,73 @@
+//! What the API side and the driver task both see.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::{Arc, Mutex};
+
+use super::cache::StatusCache;
+use super::config::ClientConfig;
+use super::dispatcher::DispatchHandle;
+use super::listener::{lock, Listener, ListenerSet};
+use super::types::{LoginStatus, UserStatus};
+
+/// Written only by the driver; read by the synchronous getters (`login_status`, `login_user`,
+/// `cached_status`), which must answer without a round trip to the driver.
+pub(crate) struct Shared {
+    pub(crate) config: ClientConfig,
+    /// Generated once per client, so a reconnect is recognised as the same device (L2).
+    pub(crate) device_id: String,
+    pub(crate) dispatch: DispatchHandle,
+    pub(crate) listeners: Arc<ListenerSet>,
+    pub(crate) cache: Mutex<StatusCache>,
+    pub(crate) view: Mutex<View>,
+}
+
+/// The login state as the getters report it.
+#[derive(Debug, Clone)]
+pub(crate) struct View {
+    pub(crate) status: LoginStatus,
+    pub(crate) user: Option<String>,
+}
+
+impl Shared {
+    pub(crate) fn new(config: ClientConfig, dispatch: DispatchHandle) -> Shared {
+        Shared {
+            config,
+            device_id: format!("{:032x}", rand::random::<u128>()),
+            dispatch,
+            listeners: Arc::default(),
+            cache: Mutex::default(),
+            view: Mutex::new(View {
+                status: LoginStatus::Logout,
+                user: None,
+            }),
+        }
+    }
+
+    pub(crate) fn set_view(&self, status: LoginStatus, user: Option<String>) {
+        *lock(&self.view) = View { status, user };
+    }
+
+    pub(crate) fn view(&self) -> View {
+        lock(&self.view).clone()
+    }
+
+    /// Queues a listener event. The listener list is read on the callback thread, when the event
+    /// is delivered, so a listener removed before then no longer hears it. Each listener is
+    /// guarded separately so that one panicking listener does not silence the others.
+    pub(crate) fn emit(&self, event: impl Fn(&dyn Listener) + Send + 'static) {
+        let listeners = Arc::clone(&self.listeners);
+        self.dispatch.post(move || {
+            for listener in listeners.snapshot() {
+                if catch_unwind(AssertUnwindSafe(|| event(&*listener))).is_err() {
+                    tracing::error!("a client listener panicked; the event goes on to the others");
+                }
+            }
+        });
+    }
+
+    pub(crate) fn emit_status_changed(&self, statuses: Vec<UserStatus>) {
+        if !statuses.is_empty() {
+            self.emit(move |l| l.on_user_status_changed(&statuses));
+        }
+    }
+}
