@@ -96,7 +96,9 @@ impl<S: Store> Engine<S> {
         }
         let session = self.conns.get_mut(&conn).and_then(|c| c.session.as_mut());
         if let Some(session) = session {
-            session.sig_expires_at = claims.expires_at.saturating_mul(1000);
+            // `expires_at` is the last whole second at which the sig is accepted (login checks
+            // `now / 1000 > expires_at`), so the session ends when the next second starts.
+            session.sig_expires_at = claims.expires_at.saturating_add(1).saturating_mul(1000);
         }
         self.touch(conn, now);
         Ok(self.snapshot(&key, &app))
@@ -111,12 +113,13 @@ impl<S: Store> Engine<S> {
             if let Some(old) = self.conn_of_device(key, login.device_id) {
                 self.end_session(old, CloseReason::Replaced);
             }
-        } else {
-            for device_id in devices_to_kick(&record, login.platform, &app) {
-                record.devices.remove(&device_id);
-                if let Some(old) = self.conn_of_device(key, &device_id) {
-                    self.end_session(old, CloseReason::Kicked);
-                }
+        }
+        // A reconnect obeys L2 too: it may claim another platform than before, or the policy
+        // may have changed since (F2).
+        for device_id in devices_to_kick(&record, login.device_id, login.platform, &app) {
+            record.devices.remove(&device_id);
+            if let Some(old) = self.conn_of_device(key, &device_id) {
+                self.end_session(old, CloseReason::Kicked);
             }
         }
         let device = record
@@ -285,24 +288,22 @@ impl<S: Store> Engine<S> {
     }
 }
 
-/// Devices that must make way for a new device on `platform` (L2 and the multi-device policy):
-/// conflicting platforms, then the earliest instances of the same platform beyond the limit.
+/// Devices other than `device_id` that must make way for it on `platform` (L2 and the
+/// multi-device policy): conflicting platforms, then the earliest instances of the same
+/// platform beyond the limit.
 fn devices_to_kick(
     record: &UserRecord,
+    device_id: &str,
     platform: Platform,
     app: &super::AppSettings,
 ) -> Vec<String> {
-    let mut kick: Vec<String> = record
-        .devices
-        .iter()
+    let others = || record.devices.iter().filter(|(id, _)| *id != device_id);
+    let mut kick: Vec<String> = others()
         .filter(|(_, d)| app.multi_device.conflicts(platform, d.platform))
         .map(|(id, _)| id.clone())
         .collect();
-    let mut same: Vec<(&String, &DeviceRecord)> = record
-        .devices
-        .iter()
-        .filter(|(_, d)| d.platform == platform)
-        .collect();
+    let mut same: Vec<(&String, &DeviceRecord)> =
+        others().filter(|(_, d)| d.platform == platform).collect();
     same.sort_by_key(|(id, d)| (d.logged_in_at, (*id).clone()));
     let allowed_others = app.max_instances_per_platform.saturating_sub(1) as usize;
     let excess = same.len().saturating_sub(allowed_others);
