@@ -200,3 +200,56 @@ fn reconnect_of_the_same_device_is_not_a_kick() {
     let me = ok_statuses(&new.request(r#""op":"get_user_status","user_ids":["alice"]"#));
     assert_eq!(me[0].online_devices, vec!["Mac"]);
 }
+
+#[test]
+fn a_burst_arrives_in_order_and_ends_at_the_latest() {
+    // covers: N3, N5, C4
+    let server = TestServer::start(vec![app()]);
+    let (mut bob, _) = Wire::login(server.addr(), "bob", "Android", "b1");
+    ok_statuses(&bob.request(r#""op":"subscribe","user_ids":["alice","carol"]"#));
+    let (mut alice, _) = Wire::login(server.addr(), "alice", "Linux", "a1");
+    let (mut carol, _) = Wire::login(server.addr(), "carol", "Linux", "c1");
+    // Bob reads nothing while both change many times; the same value twice notifies nobody.
+    for i in 0..200 {
+        alice.request(&format!(r#""op":"set_self_status","custom_status":"a{i}""#));
+        alice.request(&format!(r#""op":"set_self_status","custom_status":"a{i}""#));
+        carol.request(&format!(r#""op":"set_self_status","custom_status":"c{i}""#));
+    }
+    let mut last_version = std::collections::HashMap::new();
+    let mut last_custom = std::collections::HashMap::new();
+    let mut pushes = 0;
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while last_custom.get("alice") != Some(&"a199".to_string())
+        || last_custom.get("carol") != Some(&"c199".to_string())
+    {
+        let message = bob.read(deadline).expect("the latest statuses arrive");
+        let ServerMessage::StatusChanged { statuses } = message else {
+            continue;
+        };
+        pushes += 1;
+        for s in statuses {
+            let previous = last_version.insert(s.user_id.clone(), s.version);
+            assert!(
+                previous.is_none_or(|v| v < s.version),
+                "{}: version {} after {previous:?}",
+                s.user_id,
+                s.version
+            );
+            let old = last_custom.insert(s.user_id.clone(), s.custom_status.clone());
+            assert_ne!(
+                old.as_ref(),
+                Some(&s.custom_status),
+                "a repeated status was pushed"
+            );
+            if let (Some(old), Some(n)) = (old, s.custom_status.strip_prefix('a')) {
+                if let Some(o) = old.strip_prefix('a') {
+                    assert!(
+                        o.parse::<u32>().unwrap() < n.parse::<u32>().unwrap(),
+                        "reordered"
+                    );
+                }
+            }
+        }
+    }
+    assert!(pushes >= 1);
+}
