@@ -6,6 +6,7 @@
 pub mod client;
 pub mod codes;
 pub mod engine;
+pub mod ffi;
 pub mod protocol;
 pub mod server;
 pub mod usersig;

@@ -1,0 +1,134 @@
+//! The C ABI from C: each program of `tests/c/` is compiled with gcc (`-std=c11 -Wall -Wextra
+//! -Wpedantic -Werror`), linked against the static library, and run against a real server started
+//! here on port 0. With `IMS_VALGRIND=1` they run under valgrind and must be clean.
+//!
+//! covers: B1 (bad input across the C ABI), C1, Q1, Q3, S2, S4, S6, L2, N1, D3 (events)
+
+mod common;
+#[path = "c/support.rs"]
+mod support;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+
+use common::{TestServer, APP, KEY};
+use imstatus::usersig;
+
+const USERS: &[&str] = &["alice", "bob", "carol", "dave", "erin"];
+
+/// Starts a real server and runs `tests/c/<name>.c` against it.
+fn run_c(name: &str) {
+    let exe = support::build_program(name);
+    let server = TestServer::start(vec![common::app()]);
+    let addr = server.addr().to_string();
+    let mut env = vec![
+        ("IMS_TEST_SERVER".to_string(), addr.clone()),
+        ("IMSTATUS_SERVER".to_string(), addr),
+        ("IMS_TEST_APP_ID".to_string(), APP.to_string()),
+        (
+            "IMS_TEST_STALL_SERVER".to_string(),
+            stall_server().to_string(),
+        ),
+        (
+            "IMS_TEST_DEAD_SERVER".to_string(),
+            dead_address().to_string(),
+        ),
+    ];
+    for user in USERS {
+        env.push((format!("IMS_TEST_SIG_{user}"), common::sig(user)));
+    }
+    // Made last, right before the run, since it expires within seconds.
+    let short = if support::under_valgrind() { 40 } else { 5 };
+    env.push((
+        "IMS_TEST_SHORT_SIG_dave".to_string(),
+        usersig::generate(APP, KEY, "dave", short, common::now_secs()),
+    ));
+    support::run_program(&exe, &env);
+    drop(server);
+}
+
+#[test]
+fn c_every_call() {
+    run_c("api");
+}
+
+#[test]
+fn c_bad_input() {
+    run_c("bad_input");
+}
+
+#[test]
+fn c_listener_events() {
+    run_c("listener");
+}
+
+#[test]
+fn c_free_with_calls_in_flight() {
+    run_c("free_in_flight");
+}
+
+#[test]
+fn c_dispatcher_hook() {
+    run_c("dispatcher");
+}
+
+#[test]
+fn c_log_callback() {
+    run_c("log");
+}
+
+/// An address nothing listens on.
+fn dead_address() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap()
+}
+
+/// A fake server that answers the hello handshake and logins (except of users whose ID starts
+/// with "silent"), then never answers anything: every later call of its clients stays in
+/// flight until it times out or the client is freed.
+fn stall_server() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            std::thread::spawn(move || stall_connection(stream));
+        }
+    });
+    addr
+}
+
+fn stall_connection(mut stream: TcpStream) {
+    loop {
+        let mut len = [0u8; 4];
+        if stream.read_exact(&mut len).is_err() {
+            return;
+        }
+        let mut body = vec![0u8; u32::from_be_bytes(len) as usize];
+        if stream.read_exact(&mut body).is_err() {
+            return;
+        }
+        let Ok(frame) = serde_json::from_slice::<serde_json::Value>(&body) else {
+            return;
+        };
+        let id = frame["id"].as_u64().unwrap_or(0);
+        let reply = match frame["op"].as_str() {
+            Some("hello") => serde_json::json!({"type": "ok", "id": id, "protocol_version": 1}),
+            Some("login")
+                if !frame["user_id"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .starts_with("silent") =>
+            {
+                serde_json::json!({"type": "ok", "id": id})
+            }
+            _ => continue,
+        };
+        let bytes = serde_json::to_vec(&reply).unwrap();
+        let sent = stream
+            .write_all(&(bytes.len() as u32).to_be_bytes())
+            .and_then(|()| stream.write_all(&bytes));
+        if sent.is_err() {
+            return;
+        }
+    }
+}
