@@ -7,6 +7,9 @@ pub mod client;
 pub mod codes;
 pub mod engine;
 pub mod ffi;
+/// cbindgen:ignore
+#[cfg(feature = "jni")]
+pub mod jni;
 pub mod protocol;
 pub mod server;
 pub mod usersig;
