@@ -220,3 +220,60 @@ fn run_with_limit(mut cmd: Command, limit: Duration, name: &str) -> Output {
         stderr: err.join().unwrap_or_default(),
     }
 }
+
+/// An address nothing listens on.
+pub fn dead_address() -> std::net::SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap()
+}
+
+/// A fake server that answers the hello handshake and logins (except of users whose ID starts
+/// with "silent"), then never answers anything: every later call of its clients stays in
+/// flight until it times out or the client is freed.
+pub fn stall_server() -> std::net::SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            std::thread::spawn(move || stall_connection(stream));
+        }
+    });
+    addr
+}
+
+fn stall_connection(mut stream: std::net::TcpStream) {
+    use std::io::{Read, Write};
+    loop {
+        let mut len = [0u8; 4];
+        if stream.read_exact(&mut len).is_err() {
+            return;
+        }
+        let mut body = vec![0u8; u32::from_be_bytes(len) as usize];
+        if stream.read_exact(&mut body).is_err() {
+            return;
+        }
+        let Ok(frame) = serde_json::from_slice::<serde_json::Value>(&body) else {
+            return;
+        };
+        let id = frame["id"].as_u64().unwrap_or(0);
+        let reply = match frame["op"].as_str() {
+            Some("hello") => serde_json::json!({"type": "ok", "id": id, "protocol_version": 1}),
+            Some("login")
+                if !frame["user_id"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .starts_with("silent") =>
+            {
+                serde_json::json!({"type": "ok", "id": id})
+            }
+            _ => continue,
+        };
+        let bytes = serde_json::to_vec(&reply).unwrap();
+        let sent = stream
+            .write_all(&(bytes.len() as u32).to_be_bytes())
+            .and_then(|()| stream.write_all(&bytes));
+        if sent.is_err() {
+            return;
+        }
+    }
+}
