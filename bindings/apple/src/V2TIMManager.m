@@ -1,0 +1,902 @@
+/*
+ * imstatus: the Objective-C V2TIM user-status API over the C API of imstatus.h.
+ *
+ * It only translates: Objective-C objects to C strings and arrays, C callbacks to blocks and
+ * listener methods. Every rule (IDs, limits, editions, switches, rates, what "not initialised" or
+ * "not logged in" means) is decided by the SDK core or the server.
+ *
+ * Builds with and without ARC. Ownership across the C API: each call's blocks live in an
+ * IMSV2TIMCall object whose +1 reference is the C callback's user_data, released by its
+ * free_user_data (which the C API runs exactly once); each listener registration likewise holds a
+ * +1 reference to an IMSV2TIMListenerEntry. Blocks are never sent messages outside ARC: the GCC
+ * Objective-C runtime (GNUstep on Linux) does not treat them as objects, so the non-ARC build
+ * copies and releases them with Block_copy and Block_release.
+ *
+ * Where the blocks run: on Apple platforms (or with IMS_V2TIM_MAIN_QUEUE defined, given a
+ * libdispatch) the client is created with a dispatcher hook that sends every callback and event
+ * to the main queue, in order; errors reported without reaching the SDK go there too. Elsewhere
+ * callbacks run on the client's callback thread, and those errors on a helper thread.
+ */
+#if defined(__linux__) && !defined(_GNU_SOURCE)
+#define _GNU_SOURCE /* pthread_setname_np */
+#endif
+
+#import "V2TIMManager.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "imstatus.h"
+
+#if defined(__APPLE__) || defined(IMS_V2TIM_MAIN_QUEUE)
+#include <dispatch/dispatch.h>
+#define IMS_MAIN_QUEUE 1
+#else
+#define IMS_MAIN_QUEUE 0
+#endif
+
+#if !__has_feature(objc_arc)
+#include <Block.h>
+#endif
+
+/* ---- ARC and manual reference counting ---------------------------------------------------- */
+
+#if __has_feature(objc_arc)
+/* ARC releases the variable at the end of its scope. */
+#define IMS_RELEASE(x) ((void)(x))
+#define IMS_BLOCK_COPY(b) [(b) copy]
+#define IMS_BLOCK_RELEASE(b) ((void)0)
+#define IMS_BRIDGE_RETAINED(o) ((__bridge_retained void *)(o))
+#define IMS_BRIDGE(p) ((__bridge id)(p))
+#else
+#define IMS_RELEASE(x) [(x) release]
+#define IMS_BLOCK_COPY(b) ((b) ? Block_copy(b) : NULL)
+#define IMS_BLOCK_RELEASE(b)                                                                       \
+    do {                                                                                           \
+        if (b) Block_release(b);                                                                   \
+    } while (0)
+#define IMS_BRIDGE_RETAINED(o) ((void *)[(o) retain])
+#define IMS_BRIDGE(p) ((id)(p))
+#endif
+
+/* Weak where the runtime can zero weak references, else unretained. */
+#if __has_feature(objc_arc_weak)
+#define IMS_WEAK __weak
+#elif __has_feature(objc_arc)
+#define IMS_WEAK __unsafe_unretained
+#else
+#define IMS_WEAK
+#endif
+
+/* Releases the +1 reference a C user_data holds. */
+static void ims_release_bridged(void *p) {
+    if (p == NULL) return;
+#if __has_feature(objc_arc)
+    (void)(__bridge_transfer id)p;
+#else
+    [(id)p release];
+#endif
+}
+
+/* ---- Threads ------------------------------------------------------------------------------ */
+
+/* GNUstep must know a thread before Objective-C code runs on it; the callback thread is the C
+   library's. Apple's Foundation needs nothing. */
+static inline void ims_enter_thread(void) {
+#if defined(GNUSTEP)
+    GSRegisterCurrentThread();
+#endif
+}
+
+static NSString *ims_string(const char *utf8) {
+    if (utf8 == NULL) return @"";
+    NSString *s = [NSString stringWithUTF8String:utf8];
+    return s != nil ? s : @"";
+}
+
+/* Runs fn(ctx) later, on the main queue or the helper thread, never inside the caller. */
+typedef void (*ims_local_fn)(void *ctx);
+
+#if IMS_MAIN_QUEUE
+
+static void ims_post_local(ims_local_fn fn, void *ctx) {
+    dispatch_async_f(dispatch_get_main_queue(), ctx, fn);
+}
+
+/* The dispatcher hook of every client: the C API's tasks run on the main queue, in order. */
+static void ims_post_to_main_queue(void *ctx, ims_task_fn run, void *task) {
+    (void)ctx;
+    dispatch_async_f(dispatch_get_main_queue(), task, run);
+}
+
+#else
+
+/* A helper thread ("imstatus-local") that runs posted functions one at a time, in order. */
+typedef struct ims_local_task {
+    ims_local_fn fn;
+    void *ctx;
+    struct ims_local_task *next;
+} ims_local_task;
+
+static pthread_mutex_t ims_local_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t ims_local_cond = PTHREAD_COND_INITIALIZER;
+static ims_local_task *ims_local_head;
+static ims_local_task *ims_local_tail;
+static int ims_local_started;
+
+static void *ims_local_main(void *arg) {
+    (void)arg;
+#if defined(__linux__)
+    pthread_setname_np(pthread_self(), "imstatus-local");
+#endif
+    ims_enter_thread();
+    for (;;) {
+        pthread_mutex_lock(&ims_local_lock);
+        while (ims_local_head == NULL) pthread_cond_wait(&ims_local_cond, &ims_local_lock);
+        ims_local_task *task = ims_local_head;
+        ims_local_head = task->next;
+        if (ims_local_head == NULL) ims_local_tail = NULL;
+        pthread_mutex_unlock(&ims_local_lock);
+        task->fn(task->ctx);
+        free(task);
+    }
+    return NULL;
+}
+
+static void ims_post_local(ims_local_fn fn, void *ctx) {
+    ims_local_task *task = malloc(sizeof *task);
+    if (task == NULL) abort();
+    task->fn = fn;
+    task->ctx = ctx;
+    task->next = NULL;
+    pthread_mutex_lock(&ims_local_lock);
+    if (!ims_local_started) {
+        pthread_t thread;
+        pthread_attr_t attr;
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        if (pthread_create(&thread, &attr, ims_local_main, NULL) != 0) abort();
+        pthread_attr_destroy(&attr);
+        ims_local_started = 1;
+    }
+    if (ims_local_tail != NULL) {
+        ims_local_tail->next = task;
+    } else {
+        ims_local_head = task;
+    }
+    ims_local_tail = task;
+    pthread_cond_signal(&ims_local_cond);
+    pthread_mutex_unlock(&ims_local_lock);
+}
+
+#endif
+
+/* Runs app code; an Objective-C exception must not unwind into the C library. */
+#define IMS_APP_CODE(what, body)                                                                   \
+    do {                                                                                           \
+        @try {                                                                                     \
+            body;                                                                                  \
+        } @catch (id ims_exception_) {                                                             \
+            NSLog(@"imstatus: an exception escaped %s: %@", what, ims_exception_);                 \
+        }                                                                                          \
+    } while (0)
+
+/* ---- V2TIMUserStatus ---------------------------------------------------------------------- */
+
+@implementation V2TIMUserStatus
+
+@synthesize userID = _userID;
+@synthesize statusType = _statusType;
+@synthesize customStatus = _customStatus;
+@synthesize onlineDevices = _onlineDevices;
+
+- (instancetype)init {
+    self = [super init];
+    if (self != nil) {
+        _statusType = V2TIM_USER_STATUS_UNKNOWN;
+        _onlineDevices = [[NSMutableArray alloc] init];
+    }
+    return self;
+}
+
+/* A copy of a status the C API lends to a callback. */
+- (instancetype)initWithC:(const ims_user_status *)status {
+    self = [super init];
+    if (self != nil) {
+        _userID = [ims_string(status->user_id) copy];
+        _statusType = (V2TIMUserStatusType)status->status_type;
+        _customStatus = [ims_string(status->custom_status) copy];
+        _onlineDevices = [[NSMutableArray alloc] initWithCapacity:status->online_devices_count];
+        for (size_t i = 0; i < status->online_devices_count; i++) {
+            [_onlineDevices addObject:ims_string(status->online_devices[i])];
+        }
+    }
+    return self;
+}
+
+#if !__has_feature(objc_arc)
+- (void)dealloc {
+    [_userID release];
+    [_customStatus release];
+    [_onlineDevices release];
+    [super dealloc];
+}
+#endif
+
+- (NSString *)description {
+    return [NSString
+        stringWithFormat:@"V2TIMUserStatus{userID=%@, statusType=%ld, customStatus=%@, "
+                         @"onlineDevices=[%@]}",
+                         _userID, (long)_statusType, _customStatus,
+                         [_onlineDevices componentsJoinedByString:@", "]];
+}
+
+@end
+
+/* Copies the statuses the C API lends to a callback. */
+static NSArray<V2TIMUserStatus *> *ims_status_list(const ims_user_status *statuses, size_t count) {
+    NSMutableArray<V2TIMUserStatus *> *list = [NSMutableArray arrayWithCapacity:count];
+    for (size_t i = 0; i < count; i++) {
+        V2TIMUserStatus *status = [[V2TIMUserStatus alloc] initWithC:&statuses[i]];
+        [list addObject:status];
+        IMS_RELEASE(status);
+    }
+    return list;
+}
+
+/* ---- V2TIMSDKConfig ----------------------------------------------------------------------- */
+
+@implementation V2TIMSDKConfig
+
+@synthesize logLevel = _logLevel;
+@synthesize serverAddress = _serverAddress;
+
+- (instancetype)init {
+    self = [super init];
+    if (self != nil) _logLevel = V2TIM_LOG_NONE;
+    return self;
+}
+
+/* Written out: a synthesized copy setter would send -copy to the block. */
+- (V2TIMLogListener)logListener {
+    return _logListener;
+}
+
+- (void)setLogListener:(V2TIMLogListener)logListener {
+    if (logListener == _logListener) return;
+    V2TIMLogListener old = _logListener;
+    _logListener = IMS_BLOCK_COPY(logListener);
+    IMS_BLOCK_RELEASE(old);
+    (void)old;
+}
+
+#if !__has_feature(objc_arc)
+- (void)dealloc {
+    IMS_BLOCK_RELEASE(_logListener);
+    [_serverAddress release];
+    [super dealloc];
+}
+#endif
+
+@end
+
+/* ---- One asynchronous call ---------------------------------------------------------------- */
+
+/* The blocks of one call; the C callback's user_data holds one reference. */
+@interface IMSV2TIMCall : NSObject {
+  @public
+    V2TIMSucc _succ;
+    V2TIMUserStatusListSucc _listSucc;
+    V2TIMFail _fail;
+    /* For an error reported without reaching the SDK. */
+    int _code;
+    NSString *_desc;
+}
+- (instancetype)initWithSucc:(V2TIMSucc)succ listSucc:(V2TIMUserStatusListSucc)listSucc fail:(V2TIMFail)fail;
+@end
+
+@implementation IMSV2TIMCall
+
+- (instancetype)initWithSucc:(V2TIMSucc)succ listSucc:(V2TIMUserStatusListSucc)listSucc fail:(V2TIMFail)fail {
+    self = [super init];
+    if (self != nil) {
+        _succ = IMS_BLOCK_COPY(succ);
+        _listSucc = IMS_BLOCK_COPY(listSucc);
+        _fail = IMS_BLOCK_COPY(fail);
+    }
+    return self;
+}
+
+#if !__has_feature(objc_arc)
+- (void)dealloc {
+    IMS_BLOCK_RELEASE(_succ);
+    IMS_BLOCK_RELEASE(_listSucc);
+    IMS_BLOCK_RELEASE(_fail);
+    [_desc release];
+    [super dealloc];
+}
+#endif
+
+@end
+
+static void ims_call_on_success(void *user_data) {
+    ims_enter_thread();
+    @autoreleasepool {
+        IMSV2TIMCall *call = IMS_BRIDGE(user_data);
+        if (call->_succ != nil) IMS_APP_CODE("a V2TIMSucc block", call->_succ());
+    }
+}
+
+static void ims_call_on_statuses(void *user_data, const ims_user_status *statuses, size_t count) {
+    ims_enter_thread();
+    @autoreleasepool {
+        IMSV2TIMCall *call = IMS_BRIDGE(user_data);
+        if (call->_listSucc != nil) {
+            NSArray<V2TIMUserStatus *> *list = ims_status_list(statuses, count);
+            IMS_APP_CODE("a V2TIMUserStatusListSucc block", call->_listSucc(list));
+        }
+    }
+}
+
+static void ims_call_on_error(void *user_data, int32_t code, const char *desc) {
+    ims_enter_thread();
+    @autoreleasepool {
+        IMSV2TIMCall *call = IMS_BRIDGE(user_data);
+        if (call->_fail != nil) IMS_APP_CODE("a V2TIMFail block", call->_fail((int)code, ims_string(desc)));
+    }
+}
+
+/* free_user_data of every callback, listener and log callback. */
+static void ims_release_user_data(void *user_data) {
+    ims_enter_thread();
+    @autoreleasepool {
+        ims_release_bridged(user_data);
+    }
+}
+
+/* Runs the fail block of a call the SDK never took, then drops the reference it held. */
+static void ims_call_fail_later_run(void *user_data) {
+    ims_enter_thread();
+    @autoreleasepool {
+        IMSV2TIMCall *call = IMS_BRIDGE(user_data);
+        if (call->_fail != nil) IMS_APP_CODE("a V2TIMFail block", call->_fail(call->_code, call->_desc));
+        ims_release_bridged(user_data);
+    }
+}
+
+static void ims_call_fail_later(IMSV2TIMCall *call, int code, NSString *desc) {
+    call->_code = code;
+    IMS_RELEASE(call->_desc);
+    call->_desc = [desc copy];
+    ims_post_local(ims_call_fail_later_run, IMS_BRIDGE_RETAINED(call));
+}
+
+static ims_callback ims_callback_of(IMSV2TIMCall *call) {
+    ims_callback callback;
+    memset(&callback, 0, sizeof callback);
+    callback.user_data = IMS_BRIDGE_RETAINED(call);
+    callback.on_success = ims_call_on_success;
+    callback.on_error = ims_call_on_error;
+    callback.free_user_data = ims_release_user_data;
+    return callback;
+}
+
+static ims_user_status_callback ims_status_callback_of(IMSV2TIMCall *call) {
+    ims_user_status_callback callback;
+    memset(&callback, 0, sizeof callback);
+    callback.user_data = IMS_BRIDGE_RETAINED(call);
+    callback.on_success = ims_call_on_statuses;
+    callback.on_error = ims_call_on_error;
+    callback.free_user_data = ims_release_user_data;
+    return callback;
+}
+
+/* After an ims_ call that took a callback: when the C API refused it at once, it never runs the
+   callback and user_data is still ours, so report its code and message through fail. */
+static void ims_after_call(ims_result result, IMSV2TIMCall *call, void *user_data) {
+    if (result == IMS_OK) return;
+    NSString *desc = ims_string(ims_last_error_message()); /* right after the failing call */
+    if (desc.length == 0) desc = ims_string(ims_error_str(result));
+    ims_release_bridged(user_data);
+    ims_call_fail_later(call, (int)result, desc);
+}
+
+/* ---- Listeners ---------------------------------------------------------------------------- */
+
+/* One added listener; each registration with a client holds one reference as user_data. */
+@interface IMSV2TIMListenerEntry : NSObject {
+  @public
+    IMS_WEAK id<V2TIMSDKListener> _listener;
+    /* Its id in the current client, 0 when not registered. Under the manager's lock. */
+    uint64_t _registration;
+}
+@end
+
+@implementation IMSV2TIMListenerEntry
+@end
+
+/* The listener of an event, or nil when it is gone (weak references only). */
+static id<V2TIMSDKListener> ims_listener_of(void *user_data) {
+    IMSV2TIMListenerEntry *entry = IMS_BRIDGE(user_data);
+    return entry->_listener;
+}
+
+static void ims_on_connecting(void *user_data) {
+    ims_enter_thread();
+    @autoreleasepool {
+        id<V2TIMSDKListener> listener = ims_listener_of(user_data);
+        if ([listener respondsToSelector:@selector(onConnecting)]) {
+            IMS_APP_CODE("onConnecting", [listener onConnecting]);
+        }
+    }
+}
+
+static void ims_on_connect_success(void *user_data) {
+    ims_enter_thread();
+    @autoreleasepool {
+        id<V2TIMSDKListener> listener = ims_listener_of(user_data);
+        if ([listener respondsToSelector:@selector(onConnectSuccess)]) {
+            IMS_APP_CODE("onConnectSuccess", [listener onConnectSuccess]);
+        }
+    }
+}
+
+static void ims_on_connect_failed(void *user_data, int32_t code, const char *desc) {
+    ims_enter_thread();
+    @autoreleasepool {
+        id<V2TIMSDKListener> listener = ims_listener_of(user_data);
+        if ([listener respondsToSelector:@selector(onConnectFailed:err:)]) {
+            IMS_APP_CODE("onConnectFailed:err:", [listener onConnectFailed:(int)code err:ims_string(desc)]);
+        }
+    }
+}
+
+static void ims_on_kicked_offline(void *user_data) {
+    ims_enter_thread();
+    @autoreleasepool {
+        id<V2TIMSDKListener> listener = ims_listener_of(user_data);
+        if ([listener respondsToSelector:@selector(onKickedOffline)]) {
+            IMS_APP_CODE("onKickedOffline", [listener onKickedOffline]);
+        }
+    }
+}
+
+static void ims_on_user_sig_expired(void *user_data) {
+    ims_enter_thread();
+    @autoreleasepool {
+        id<V2TIMSDKListener> listener = ims_listener_of(user_data);
+        if ([listener respondsToSelector:@selector(onUserSigExpired)]) {
+            IMS_APP_CODE("onUserSigExpired", [listener onUserSigExpired]);
+        }
+    }
+}
+
+static void ims_on_user_status_changed(void *user_data, const ims_user_status *statuses, size_t count) {
+    ims_enter_thread();
+    @autoreleasepool {
+        id<V2TIMSDKListener> listener = ims_listener_of(user_data);
+        if ([listener respondsToSelector:@selector(onUserStatusChanged:)]) {
+            NSArray<V2TIMUserStatus *> *list = ims_status_list(statuses, count);
+            IMS_APP_CODE("onUserStatusChanged:", [listener onUserStatusChanged:list]);
+        }
+    }
+}
+
+static ims_listener ims_listener_for(IMSV2TIMListenerEntry *entry) {
+    ims_listener listener;
+    memset(&listener, 0, sizeof listener);
+    listener.user_data = IMS_BRIDGE_RETAINED(entry);
+    listener.on_connecting = ims_on_connecting;
+    listener.on_connect_success = ims_on_connect_success;
+    listener.on_connect_failed = ims_on_connect_failed;
+    listener.on_kicked_offline = ims_on_kicked_offline;
+    listener.on_user_sig_expired = ims_on_user_sig_expired;
+    listener.on_user_status_changed = ims_on_user_status_changed;
+    listener.free_user_data = ims_release_user_data;
+    return listener;
+}
+
+/* ---- Log lines ---------------------------------------------------------------------------- */
+
+/* Holds the log listener block; the C log callback's user_data holds one reference. */
+@interface IMSV2TIMLog : NSObject {
+  @public
+    V2TIMLogListener _block;
+}
+@end
+
+@implementation IMSV2TIMLog
+#if !__has_feature(objc_arc)
+- (void)dealloc {
+    IMS_BLOCK_RELEASE(_block);
+    [super dealloc];
+}
+#endif
+@end
+
+static void ims_on_log(void *user_data, ims_log_level level, const char *message) {
+    ims_enter_thread();
+    @autoreleasepool {
+        IMSV2TIMLog *log = IMS_BRIDGE(user_data);
+        IMS_APP_CODE("a V2TIMLogListener block", log->_block((V2TIMLogLevel)level, ims_string(message)));
+    }
+}
+
+/* ---- The client --------------------------------------------------------------------------- */
+
+/* Owns one ims_client; the last reference frees it, so no call is ever made on a freed client
+   (a call holds a reference for its duration, unInitSDK drops the manager's). */
+@interface IMSV2TIMClient : NSObject {
+  @public
+    ims_client *_client;
+}
+@end
+
+@implementation IMSV2TIMClient
+
+- (void)dealloc {
+    ims_client_free(_client);
+#if !__has_feature(objc_arc)
+    [super dealloc];
+#endif
+}
+
+@end
+
+/* ---- V2TIMManager ------------------------------------------------------------------------- */
+
+@interface V2TIMManager ()
+/* The current client with a reference the caller releases (IMS_RELEASE), or nil. Returned
+   retained, not autoreleased (also under ARC), so that unInitSDK frees the client at once. */
+- (IMSV2TIMClient *)retainedClient __attribute__((ns_returns_retained));
+@end
+
+/* The state of the one manager (file statics: the GCC runtime cannot add instance variables in
+   the implementation, and they are no business of the public header). _lock guards the rest. It
+   is never held while calling something that waits for callbacks (ims_client_remove_listener,
+   ims_client_free): those may call back into the manager. */
+static pthread_mutex_t _lock = PTHREAD_MUTEX_INITIALIZER;
+static IMSV2TIMClient *_current;
+static NSMutableArray<IMSV2TIMListenerEntry *> *_listeners;
+static BOOL _logInstalled;
+
+@implementation V2TIMManager
+
+static V2TIMManager *ims_shared_instance;
+static pthread_once_t ims_shared_once = PTHREAD_ONCE_INIT;
+
+static void ims_make_shared_instance(void) {
+#if defined(GNUSTEP)
+    /* GNUstep wants NSThread set up on the first thread before it registers others. */
+    (void)[NSThread currentThread];
+#endif
+    ims_shared_instance = [[V2TIMManager alloc] init];
+}
+
++ (V2TIMManager *)sharedInstance {
+    pthread_once(&ims_shared_once, ims_make_shared_instance);
+    return ims_shared_instance;
+}
+
+- (instancetype)init {
+    self = [super init];
+    if (self != nil) {
+        if (_listeners == nil) _listeners = [[NSMutableArray alloc] init];
+    }
+    return self;
+}
+
+- (IMSV2TIMClient *)retainedClient {
+    pthread_mutex_lock(&_lock);
+    IMSV2TIMClient *client = _current;
+#if !__has_feature(objc_arc)
+    [client retain];
+#endif
+    pthread_mutex_unlock(&_lock);
+    return client;
+}
+
+/* Registers an entry with the current client. Under the lock. */
+- (void)registerEntry:(IMSV2TIMListenerEntry *)entry {
+    ims_listener listener = ims_listener_for(entry);
+    uint64_t registration = 0;
+    ims_result result = ims_client_add_listener(_current->_client, listener, &registration);
+    if (result != IMS_OK) {
+        NSLog(@"imstatus: addIMSDKListener: %d %s", (int)result, ims_last_error_message());
+        ims_release_bridged(listener.user_data);
+        registration = 0;
+    }
+    entry->_registration = registration;
+}
+
+- (BOOL)initSDK:(int)sdkAppID config:(V2TIMSDKConfig *)config {
+    pthread_mutex_lock(&_lock);
+    if (_current != nil) {
+        pthread_mutex_unlock(&_lock);
+        return YES;
+    }
+    ims_config *settings = NULL;
+    ims_result result = ims_config_new((uint32_t)sdkAppID, &settings);
+    if (result == IMS_OK) result = ims_config_set_server_addr(settings, config.serverAddress.UTF8String);
+#if IMS_MAIN_QUEUE
+    if (result == IMS_OK) result = ims_config_set_dispatcher(settings, ims_post_to_main_queue, NULL);
+#endif
+    ims_client *client = NULL;
+    if (result == IMS_OK) result = ims_client_new(settings, &client);
+    if (result != IMS_OK) {
+        NSLog(@"imstatus: initSDK failed: %d %s", (int)result, ims_last_error_message());
+        ims_config_free(settings);
+        pthread_mutex_unlock(&_lock);
+        return NO;
+    }
+    ims_config_free(settings);
+    _current = [[IMSV2TIMClient alloc] init];
+    _current->_client = client;
+    for (IMSV2TIMListenerEntry *entry in _listeners) [self registerEntry:entry];
+
+    V2TIMLogListener logListener = config.logListener;
+    if (logListener != nil && config.logLevel != V2TIM_LOG_NONE) {
+        IMSV2TIMLog *log = [[IMSV2TIMLog alloc] init];
+        log->_block = IMS_BLOCK_COPY(logListener);
+        ims_log_callback callback;
+        memset(&callback, 0, sizeof callback);
+        callback.user_data = IMS_BRIDGE_RETAINED(log);
+        callback.on_log = ims_on_log;
+        callback.free_user_data = ims_release_user_data;
+        result = ims_set_log_callback((ims_log_level)config.logLevel, callback);
+        if (result == IMS_OK) {
+            _logInstalled = YES;
+        } else {
+            NSLog(@"imstatus: initSDK: no log listener: %d %s", (int)result, ims_last_error_message());
+            ims_release_bridged(callback.user_data);
+        }
+        IMS_RELEASE(log);
+    }
+    pthread_mutex_unlock(&_lock);
+    return YES;
+}
+
+- (BOOL)initSDK:(int)sdkAppID config:(V2TIMSDKConfig *)config listener:(id<V2TIMSDKListener>)listener {
+    if (listener != nil) [self addIMSDKListener:listener];
+    return [self initSDK:sdkAppID config:config];
+}
+
+- (void)unInitSDK {
+    BOOL logInstalled;
+    {
+        pthread_mutex_lock(&_lock);
+        IMSV2TIMClient *old = _current;
+        _current = nil;
+        for (IMSV2TIMListenerEntry *entry in _listeners) entry->_registration = 0;
+        logInstalled = _logInstalled;
+        _logInstalled = NO;
+        pthread_mutex_unlock(&_lock);
+        /* Outside the lock: freeing the client (when this is its last reference) waits for its
+           callbacks, which may call in here. */
+        IMS_RELEASE(old);
+    }
+    if (logInstalled) {
+        ims_log_callback off;
+        memset(&off, 0, sizeof off);
+        ims_set_log_callback(IMS_LOG_LEVEL_NONE, off);
+    }
+}
+
+- (NSString *)getVersion {
+    return ims_string(ims_version());
+}
+
+- (void)addIMSDKListener:(id<V2TIMSDKListener>)listener {
+    if (listener == nil) return;
+    pthread_mutex_lock(&_lock);
+    BOOL known = NO;
+    NSMutableIndexSet *gone = [NSMutableIndexSet indexSet];
+    /* Registrations of deallocated listeners (weak references the runtime cleared), to remove
+       from the current client once the lock is released. */
+    NSUInteger count = _listeners.count, stale = 0;
+    uint64_t *registrations = calloc(count + 1, sizeof *registrations);
+    if (registrations == NULL) abort();
+    for (NSUInteger i = 0; i < count; i++) {
+        IMSV2TIMListenerEntry *entry = [_listeners objectAtIndex:i];
+        id<V2TIMSDKListener> current = entry->_listener;
+        if (current == listener) known = YES;
+        if (current == nil) {
+            [gone addIndex:i];
+            if (entry->_registration != 0) registrations[stale++] = entry->_registration;
+            entry->_registration = 0;
+        }
+    }
+    [_listeners removeObjectsAtIndexes:gone];
+    if (!known) {
+        IMSV2TIMListenerEntry *entry = [[IMSV2TIMListenerEntry alloc] init];
+        entry->_listener = listener;
+        [_listeners addObject:entry];
+        if (_current != nil) [self registerEntry:entry];
+        IMS_RELEASE(entry);
+    }
+    IMSV2TIMClient *client = stale > 0 ? _current : nil;
+#if !__has_feature(objc_arc)
+    [client retain];
+#endif
+    pthread_mutex_unlock(&_lock);
+    for (NSUInteger i = 0; i < stale; i++) ims_client_remove_listener(client->_client, registrations[i]);
+    free(registrations);
+    IMS_RELEASE(client);
+}
+
+- (void)removeIMSDKListener:(id<V2TIMSDKListener>)listener {
+    if (listener == nil) return;
+    pthread_mutex_lock(&_lock);
+    uint64_t registration = 0;
+    IMSV2TIMClient *client = nil;
+    NSUInteger count = _listeners.count;
+    for (NSUInteger i = 0; i < count; i++) {
+        IMSV2TIMListenerEntry *entry = [_listeners objectAtIndex:i];
+        if (entry->_listener == listener) {
+            registration = entry->_registration;
+            entry->_registration = 0;
+            [_listeners removeObjectAtIndex:i];
+            break;
+        }
+    }
+    if (registration != 0) {
+        client = _current;
+#if !__has_feature(objc_arc)
+        [client retain];
+#endif
+    }
+    pthread_mutex_unlock(&_lock);
+    /* Outside the lock: this waits for an event of the listener running on another thread. */
+    if (client != nil) ims_client_remove_listener(client->_client, registration);
+    IMS_RELEASE(client);
+}
+
+- (void)login:(NSString *)userID userSig:(NSString *)userSig succ:(V2TIMSucc)succ fail:(V2TIMFail)fail {
+    IMSV2TIMClient *client = [self retainedClient];
+    IMSV2TIMCall *call = [[IMSV2TIMCall alloc] initWithSucc:succ listSucc:nil fail:fail];
+    ims_callback callback = ims_callback_of(call);
+    ims_result result = ims_client_login(client != nil ? client->_client : NULL, userID.UTF8String,
+                                         userSig.UTF8String, callback);
+    ims_after_call(result, call, callback.user_data);
+    IMS_RELEASE(call);
+    IMS_RELEASE(client);
+}
+
+- (void)logout:(V2TIMSucc)succ fail:(V2TIMFail)fail {
+    IMSV2TIMClient *client = [self retainedClient];
+    IMSV2TIMCall *call = [[IMSV2TIMCall alloc] initWithSucc:succ listSucc:nil fail:fail];
+    ims_callback callback = ims_callback_of(call);
+    ims_result result = ims_client_logout(client != nil ? client->_client : NULL, callback);
+    ims_after_call(result, call, callback.user_data);
+    IMS_RELEASE(call);
+    IMS_RELEASE(client);
+}
+
+- (NSString *)getLoginUser {
+    IMSV2TIMClient *client = [self retainedClient];
+    NSString *user = nil;
+    if (client != nil) {
+        char small[128];
+        size_t length = 0;
+        ims_result result = ims_client_get_login_user(client->_client, small, sizeof small, &length);
+        if (result == IMS_OK) {
+            user = ims_string(small);
+        } else if (length >= sizeof small) {
+            /* Longer than the buffer (the ID changed meanwhile, or is long): ask again. */
+            char *big = malloc(length + 1);
+            if (big != NULL &&
+                ims_client_get_login_user(client->_client, big, length + 1, &length) == IMS_OK) {
+                user = ims_string(big);
+            }
+            free(big);
+        }
+    }
+    IMS_RELEASE(client);
+    return user.length > 0 ? user : nil;
+}
+
+- (V2TIMLoginStatus)getLoginStatus {
+    IMSV2TIMClient *client = [self retainedClient];
+    int32_t status = ims_client_get_login_status(client != nil ? client->_client : NULL);
+    IMS_RELEASE(client);
+    return (V2TIMLoginStatus)status;
+}
+
+- (void)setSelfStatus:(V2TIMUserStatus *)status succ:(V2TIMSucc)succ fail:(V2TIMFail)fail {
+    IMSV2TIMCall *call = [[IMSV2TIMCall alloc] initWithSucc:succ listSucc:nil fail:fail];
+    if (status == nil) {
+        /* Not expressible in the C API, where NULL custom status means "clear". */
+        ims_call_fail_later(call, ERR_INVALID_PARAMETERS, @"setSelfStatus: status is nil");
+        IMS_RELEASE(call);
+        return;
+    }
+    IMSV2TIMClient *client = [self retainedClient];
+    ims_callback callback = ims_callback_of(call);
+    ims_result result = ims_client_set_self_status(client != nil ? client->_client : NULL,
+                                                   status.customStatus.UTF8String, callback);
+    ims_after_call(result, call, callback.user_data);
+    IMS_RELEASE(call);
+    IMS_RELEASE(client);
+}
+
+/* The C form of an ID list: pointers into the list's UTF-8 strings, which live in the current
+   autorelease pool. NO (with *problem set) when an element is not a string. A nil or empty list
+   is NULL with count 0, for the SDK to judge. The caller frees *out. */
+static BOOL ims_id_list(NSArray *list, const char ***out, size_t *count, NSString **problem) {
+    *out = NULL;
+    *count = 0;
+    if (list == nil) return YES;
+    if (![list isKindOfClass:[NSArray class]]) {
+        *problem = @"userIDList is not an NSArray";
+        return NO;
+    }
+    if (list.count == 0) return YES;
+    NSUInteger n = list.count;
+    const char **ids = calloc(n, sizeof *ids);
+    if (ids == NULL) abort();
+    for (NSUInteger i = 0; i < n; i++) {
+        id element = [list objectAtIndex:i];
+        if (![element isKindOfClass:[NSString class]]) {
+            free(ids);
+            *problem = [NSString stringWithFormat:@"userIDList[%lu] is not an NSString", (unsigned long)i];
+            return NO;
+        }
+        ids[i] = [(NSString *)element UTF8String];
+    }
+    *out = ids;
+    *count = n;
+    return YES;
+}
+
+typedef ims_result (*ims_list_call_fn)(ims_client *, const char *const *, size_t, ims_callback);
+
+- (void)listCall:(ims_list_call_fn)fn name:(const char *)name ids:(NSArray *)userIDList succ:(V2TIMSucc)succ fail:(V2TIMFail)fail {
+    IMSV2TIMCall *call = [[IMSV2TIMCall alloc] initWithSucc:succ listSucc:nil fail:fail];
+    @autoreleasepool {
+        const char **ids = NULL;
+        size_t count = 0;
+        NSString *problem = nil;
+        if (!ims_id_list(userIDList, &ids, &count, &problem)) {
+            ims_call_fail_later(call, ERR_INVALID_PARAMETERS, [NSString stringWithFormat:@"%s: %@", name, problem]);
+        } else {
+            IMSV2TIMClient *client = [self retainedClient];
+            ims_callback callback = ims_callback_of(call);
+            ims_result result = fn(client != nil ? client->_client : NULL, ids, count, callback);
+            ims_after_call(result, call, callback.user_data);
+            free(ids);
+            IMS_RELEASE(client);
+        }
+    }
+    IMS_RELEASE(call);
+}
+
+- (void)getUserStatus:(NSArray *)userIDList succ:(V2TIMUserStatusListSucc)succ fail:(V2TIMFail)fail {
+    IMSV2TIMCall *call = [[IMSV2TIMCall alloc] initWithSucc:nil listSucc:succ fail:fail];
+    @autoreleasepool {
+        const char **ids = NULL;
+        size_t count = 0;
+        NSString *problem = nil;
+        if (!ims_id_list(userIDList, &ids, &count, &problem)) {
+            ims_call_fail_later(call, ERR_INVALID_PARAMETERS, [NSString stringWithFormat:@"getUserStatus: %@", problem]);
+        } else {
+            IMSV2TIMClient *client = [self retainedClient];
+            ims_user_status_callback callback = ims_status_callback_of(call);
+            ims_result result = ims_client_get_user_status(client != nil ? client->_client : NULL, ids, count, callback);
+            ims_after_call(result, call, callback.user_data);
+            free(ids);
+            IMS_RELEASE(client);
+        }
+    }
+    IMS_RELEASE(call);
+}
+
+- (void)subscribeUserStatus:(NSArray *)userIDList succ:(V2TIMSucc)succ fail:(V2TIMFail)fail {
+    [self listCall:ims_client_subscribe_user_status name:"subscribeUserStatus" ids:userIDList succ:succ fail:fail];
+}
+
+- (void)unsubscribeUserStatus:(NSArray *)userIDList succ:(V2TIMSucc)succ fail:(V2TIMFail)fail {
+    [self listCall:ims_client_unsubscribe_user_status name:"unsubscribeUserStatus" ids:userIDList succ:succ fail:fail];
+}
+
+@end
