@@ -18,7 +18,7 @@ mod store;
 mod subscription;
 mod types;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 pub use admin::{DeviceDetail, OnlineState};
@@ -49,8 +49,9 @@ pub struct Engine<S: Store = MemoryStore> {
     local: HashMap<UserKey, Vec<ConnId>>,
     rates: RateLimiter,
     /// Users with a pending retention deadline (an OFFLINE device, or subscriptions while away),
-    /// so that [`Engine::tick`] need not visit every user.
-    timed: HashSet<UserKey>,
+    /// so that [`Engine::tick`] need not visit every user, with the times those deadlines count
+    /// from, so that it clones only the records whose deadline has passed.
+    timed: HashMap<UserKey, Deadlines>,
     effects: Effects,
 }
 
@@ -64,7 +65,7 @@ impl<S: Store> Engine<S> {
             conns: HashMap::new(),
             local: HashMap::new(),
             rates: RateLimiter::default(),
-            timed: HashSet::new(),
+            timed: HashMap::new(),
             effects: Effects::default(),
         };
         engine.recover(now);
@@ -115,10 +116,9 @@ impl<S: Store> Engine<S> {
 
     /// The current status of any user of an app.
     pub fn status_of(&self, key: &UserKey) -> UserStatus {
-        match self.store.user(key) {
-            Some(record) => record.status(&key.user),
-            None => UserStatus::never_logged_in(&key.user),
-        }
+        self.store
+            .status(key)
+            .unwrap_or_else(|| UserStatus::never_logged_in(&key.user))
     }
 
     /// Stores a changed record, applying the rules every change obeys: the custom status is
@@ -148,9 +148,28 @@ impl<S: Store> Engine<S> {
         let away_with_subscriptions =
             !record.subscriptions.is_empty() && record.status_type() != StatusType::Online;
         if has_offline_device || away_with_subscriptions {
-            self.timed.insert(key.clone());
+            let deadlines = Deadlines {
+                offline_since: record
+                    .devices
+                    .values()
+                    .filter(|d| !d.online)
+                    .filter_map(|d| d.offline_since)
+                    .min(),
+                away_since: record.away_since.filter(|_| away_with_subscriptions),
+            };
+            self.timed.insert(key.clone(), deadlines);
         } else {
             self.timed.remove(key);
         }
     }
+}
+
+/// What a timed user's retention deadlines count from. The retention periods themselves are
+/// read from the app at every tick, so that a changed setting applies at once (F2).
+#[derive(Debug, Clone, Copy)]
+struct Deadlines {
+    /// The earliest `offline_since` of the user's OFFLINE devices (L5).
+    offline_since: Option<Millis>,
+    /// `away_since`, while the user is away and holds subscriptions (S7).
+    away_since: Option<Millis>,
 }

@@ -9,13 +9,16 @@ use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 
-use super::hub::{now_ms, Hub, HubInner, Outbound};
+use super::hub::{now_ms, EncodedStatus, Hub, HubInner, Outbound};
 use crate::codes;
 use crate::engine::{CloseReason, ConnId, EngineError, Login};
 use crate::protocol::{
     decode_request, encode, read_frame, write_frame, FrameError, Request, ServerMessage,
-    WireStatus, MAX_REQUEST_FRAME_LEN, PROTOCOL_VERSION,
+    MAX_REQUEST_FRAME_LEN, PROTOCOL_VERSION,
 };
+
+/// Bytes buffered per connection before a write to the socket.
+const WRITE_BUFFER: usize = 1024;
 
 /// Serves one accepted connection until it closes.
 pub async fn serve(hub: Arc<Hub>, conn: ConnId, stream: TcpStream) {
@@ -146,14 +149,18 @@ fn handle(hub: &mut HubInner, conn: ConnId, id: u64, request: Request) -> Server
 /// Writes everything queued for the connection. Pushes that are already waiting are merged into
 /// one frame, keeping only the latest status per user (N5), and never move ahead of a reply.
 async fn write_loop(writer: OwnedWriteHalf, mut inbox: mpsc::UnboundedReceiver<Outbound>) {
-    let mut writer = BufWriter::new(writer);
-    let mut pending: IndexMap<String, WireStatus> = IndexMap::new();
+    // Benchmark (docs/benchmarks.md): the default 8 KiB buffer was most of an idle
+    // connection's memory; pushes and replies are a few hundred bytes, and a larger frame (a
+    // login snapshot) is written past the buffer anyway.
+    let mut writer = BufWriter::with_capacity(WRITE_BUFFER, writer);
+    let mut pending: IndexMap<Arc<str>, Arc<EncodedStatus>> = IndexMap::new();
     let mut close = None;
     'outer: while let Some(first) = inbox.recv().await {
         let mut next = Some(first);
         while let Some(item) = next.take() {
             match item {
                 Outbound::Status(status) => {
+                    // An existing key keeps its place and takes the newer status (N5).
                     pending.insert(status.user_id.clone(), status);
                 }
                 Outbound::Frame(frame) => {
@@ -194,11 +201,67 @@ async fn write_loop(writer: OwnedWriteHalf, mut inbox: mpsc::UnboundedReceiver<O
 
 async fn flush_statuses(
     writer: &mut BufWriter<OwnedWriteHalf>,
-    pending: &mut IndexMap<String, WireStatus>,
+    pending: &mut IndexMap<Arc<str>, Arc<EncodedStatus>>,
 ) -> std::io::Result<()> {
     if pending.is_empty() {
         return Ok(());
     }
-    let statuses: Vec<WireStatus> = pending.drain(..).map(|(_, s)| s).collect();
-    write_frame(writer, &encode(&ServerMessage::StatusChanged { statuses })).await
+    write_frame(writer, &status_changed_frame(pending)).await
+}
+
+/// The bytes of `encode(&ServerMessage::StatusChanged { statuses })`, joined from statuses that
+/// were each encoded once for all their receivers. Empties `pending`.
+fn status_changed_frame(pending: &mut IndexMap<Arc<str>, Arc<EncodedStatus>>) -> Vec<u8> {
+    const HEAD: &[u8] = br#"{"type":"status_changed","statuses":["#;
+    const TAIL: &[u8] = b"]}";
+    let body: usize = pending.values().map(|s| s.json.len() + 1).sum();
+    let mut frame = Vec::with_capacity(HEAD.len() + body + TAIL.len());
+    frame.extend_from_slice(HEAD);
+    for (i, (_, status)) in pending.drain(..).enumerate() {
+        if i > 0 {
+            frame.push(b',');
+        }
+        frame.extend_from_slice(&status.json);
+    }
+    frame.extend_from_slice(TAIL);
+    frame
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::WireStatus;
+
+    fn status(user: &str, custom: &str, version: u64) -> WireStatus {
+        WireStatus {
+            user_id: user.into(),
+            status_type: 1,
+            custom_status: custom.into(),
+            online_devices: vec!["Linux".into(), "Web".into()],
+            version,
+        }
+    }
+
+    #[test]
+    fn pre_encoded_push_is_byte_identical() {
+        // covers: N5 (coalesced, latest per user, first-seen order)
+        let statuses = [
+            status("bob", "a \"quoted\" é", 5),
+            status("amy", "", 7),
+            status("bob", "later", 6),
+        ];
+        let mut pending: IndexMap<Arc<str>, Arc<EncodedStatus>> = IndexMap::new();
+        for s in &statuses {
+            let e = Arc::new(EncodedStatus {
+                user_id: Arc::from(s.user_id.as_str()),
+                json: encode(s),
+            });
+            pending.insert(e.user_id.clone(), e);
+        }
+        let expected = encode(&ServerMessage::StatusChanged {
+            statuses: vec![statuses[2].clone(), statuses[1].clone()],
+        });
+        assert_eq!(status_changed_frame(&mut pending), expected);
+        assert!(pending.is_empty());
+    }
 }

@@ -4,17 +4,28 @@
 //! the changes (N3), and a reply is queued before the pushes its request caused.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use tokio::sync::mpsc;
 
 use super::bus::Bus;
 use crate::engine::{CloseReason, ConnId, Engine, Millis, Store};
-use crate::protocol::WireStatus;
+use crate::protocol::encode;
 
 /// The engine as the server runs it: over whichever store the configuration chose.
 pub type ServerEngine = Engine<Box<dyn Store>>;
+
+/// A changed status, encoded once (as the JSON of one `WireStatus`) and shared by every
+/// connection it goes to. Benchmark profile (docs/benchmarks.md): cloning the `WireStatus` per
+/// receiver and encoding it again in every writer was the hottest user-space path of fan-out.
+#[derive(Debug)]
+pub struct EncodedStatus {
+    /// Whose status it is: the writer keeps only the latest per user (N5).
+    pub user_id: Arc<str>,
+    /// `encode(&WireStatus)`.
+    pub json: Vec<u8>,
+}
 
 /// What a connection's writer task is asked to send.
 #[derive(Debug)]
@@ -22,7 +33,7 @@ pub enum Outbound {
     /// An encoded frame (a reply).
     Frame(Vec<u8>),
     /// A status to push; the writer may coalesce several into one frame (N5).
-    Status(WireStatus),
+    Status(Arc<EncodedStatus>),
     /// Say why, then close the connection.
     Close(CloseReason),
 }
@@ -106,9 +117,13 @@ impl HubInner {
                 continue;
             }
             let wire = change.status.to_wire();
+            let encoded = Arc::new(EncodedStatus {
+                user_id: Arc::from(wire.user_id.as_str()),
+                json: encode(&wire),
+            });
             for conn in conns {
                 if let Some(outbox) = self.outboxes.get(&conn) {
-                    let _ = outbox.send(Outbound::Status(wire.clone()));
+                    let _ = outbox.send(Outbound::Status(encoded.clone()));
                 }
             }
         }
