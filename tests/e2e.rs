@@ -240,10 +240,16 @@ fn heartbeats_keep_a_client_online_past_the_timeout() {
     let silent_since = Instant::now();
     watcher.wait_change("carol", |s| s.status_type == StatusType::Offline);
     assert!(silent_since.elapsed() >= Duration::from_millis(800));
-    // Alice's SDK heartbeats every 300 ms: after three timeouts she is still ONLINE.
+    // Alice's SDK heartbeats every 300 ms: for three timeouts the watcher hears no change of hers
+    // (any OFFLINE would arrive as an event within that window).
     let until = Instant::now() + Duration::from_millis(3000);
-    while Instant::now() < until {
-        std::thread::sleep(Duration::from_millis(250));
+    while let Some(left) = until.checked_duration_since(Instant::now()) {
+        if let Ok(Event::Changed(list)) = watcher.events.recv_timeout(left) {
+            assert!(
+                list.iter().all(|s| s.user_id != "alice"),
+                "alice changed while heartbeating: {list:?}"
+            );
+        }
     }
     let statuses = watcher.get(&["alice"]).unwrap();
     assert_eq!(statuses[0].status_type, StatusType::Online);

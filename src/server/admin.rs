@@ -48,7 +48,7 @@ use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 use tokio::net::TcpListener;
 
-use super::hub::Hub;
+use super::hub::{Hub, ServerEngine};
 use crate::codes;
 use crate::engine::{check_user_id, AppSettings, EngineError, OnlineState, Platform, UserKey};
 
@@ -461,15 +461,7 @@ async fn import_friends(
     path: Result<Path<String>, PathRejection>,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Json<Value>> {
-    let id = app_id(&path.map_err(path_error)?.0)?;
-    let body = friends_body(body)?;
-    let added = mutate(&api, move |engine| {
-        Ok(engine.add_friends(id, &body.from, &body.to)?)
-    })
-    .await?;
-    Ok(Json(
-        json!({"ActionStatus": "OK", "ErrorInfo": "", "ErrorCode": 0, "Added": added}),
-    ))
+    change_friends(api, path, body, "Added", ServerEngine::add_friends).await
 }
 
 async fn delete_friends(
@@ -477,14 +469,25 @@ async fn delete_friends(
     path: Result<Path<String>, PathRejection>,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Json<Value>> {
+    change_friends(api, path, body, "Removed", ServerEngine::remove_friends).await
+}
+
+/// Imports or deletes friends (F1) and answers how many relations changed under `count_key`.
+async fn change_friends(
+    api: Api,
+    path: Result<Path<String>, PathRejection>,
+    body: Result<Bytes, BytesRejection>,
+    count_key: &str,
+    change: fn(&mut ServerEngine, u32, &str, &[String]) -> Result<usize, EngineError>,
+) -> ApiResult<Json<Value>> {
     let id = app_id(&path.map_err(path_error)?.0)?;
     let body = friends_body(body)?;
-    let removed = mutate(&api, move |engine| {
-        Ok(engine.remove_friends(id, &body.from, &body.to)?)
+    let changed = mutate(&api, move |engine| {
+        Ok(change(engine, id, &body.from, &body.to)?)
     })
     .await?;
     Ok(Json(
-        json!({"ActionStatus": "OK", "ErrorInfo": "", "ErrorCode": 0, "Removed": removed}),
+        json!({"ActionStatus": "OK", "ErrorInfo": "", "ErrorCode": 0, count_key: changed}),
     ))
 }
 
