@@ -48,7 +48,7 @@ MOSQUITTO=$(command -v mosquitto || echo /usr/sbin/mosquitto)
 # The Debian package may start a broker of its own; ours are started by hand on other ports.
 
 say "building release binaries"
-cargo build --release -p imstatus -p imstatus-bench 2>&1 | tail -1 >&2
+cargo build --release -p imstatus-server -p imstatus-bench 2>&1 | tail -1 >&2
 cargo bench -p imstatus-bench --bench roundtrip --no-run 2>&1 | tail -1 >&2
 IMSTATUS=$ROOT/target/release/imstatus
 BENCH=$ROOT/target/release/imstatus-bench

@@ -12,7 +12,7 @@
 #
 # Usage: scripts/install.sh [--lib-dir DIR] PREFIX
 #
-# Without --lib-dir it first runs `cargo build --release --lib` and installs from
+# Without --lib-dir it first runs `cargo build --release -p imstatus --lib` and installs from
 # $CARGO_TARGET_DIR/release (default target/release). With --lib-dir it installs the libraries
 # already built in DIR (tests/cmake_example.rs passes the ones `cargo test` built). The
 # installed tree is relocatable: the pkg-config and CMake files find everything relative to
@@ -61,7 +61,7 @@ esac
 static=libimstatus.a
 
 if [ -z "$lib_dir" ]; then
-  (cd "$root" && cargo build --release --lib)
+  (cd "$root" && cargo build --release -p imstatus --lib)
   lib_dir="${CARGO_TARGET_DIR:-$root/target}/release"
 fi
 for lib in "$shared" "$static"; do

@@ -1,15 +1,17 @@
-//! imstatus: a self-hosted user status (presence) system for instant messaging apps.
+//! The imstatus SDK: a V2TIM-shaped user-status client for instant messaging apps.
 //!
-//! Data flows one way: binding → ffi/jni → [`client`] → [`protocol`] → [`server`] → [`engine`],
-//! and events come back the same road. Every rule of `behaviour.md` is decided in [`engine`].
+//! Data flows one way: a binding (C++, Java, Objective-C) → [`ffi`] or `jni` → [`client`] →
+//! [`protocol`] → the server, and events come back the same road. The SDK carries no server
+//! code: the server (and every rule of `behaviour.md`, decided in its engine) is the
+//! `imstatus-server` crate in `server/`.
 
 pub mod client;
-pub mod codes;
-pub mod engine;
 pub mod ffi;
 /// cbindgen:ignore
 #[cfg(feature = "jni")]
 pub mod jni;
-pub mod protocol;
-pub mod server;
-pub mod usersig;
+
+/// The wire protocol the client speaks (the `imstatus-protocol` crate, shared with the server).
+pub use imstatus_protocol as protocol;
+/// V2TIM error codes, as every layer reports them.
+pub use imstatus_protocol::codes;

@@ -9,7 +9,7 @@ mod common;
 mod support;
 
 use common::{TestServer, APP, KEY};
-use imstatus::usersig;
+use imstatus_server::usersig;
 
 const USERS: &[&str] = &["alice", "bob", "carol", "dave", "erin"];
 

@@ -16,8 +16,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::{TestServer, APP, KEY};
-use imstatus::engine::{AppSettings, Edition};
-use imstatus::usersig;
+use imstatus_server::engine::{AppSettings, Edition};
+use imstatus_server::usersig;
 
 /// The seed's IDs and the users of the tests.
 const USERS: &[&str] = &[

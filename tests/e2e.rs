@@ -8,8 +8,9 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use imstatus::client::{Client, ClientConfig, ClientError, Listener, LoginStatus, UserStatus};
+use imstatus::client::{Platform, StatusType};
 use imstatus::codes;
-use imstatus::engine::{Edition, Platform, StatusType};
+use imstatus_server::engine::Edition;
 
 #[derive(Debug, Clone, PartialEq)]
 enum Event {
@@ -513,7 +514,7 @@ fn a_usersig_made_by_the_python_package_logs_in() {
         .err()
         .unwrap();
     assert_eq!(err.code, codes::ERR_SVR_ACCOUNT_USERSIG_MISMATCH_ID);
-    let forged = imstatus::usersig::generate(APP, "wrong key", "eve", 3600, now_secs());
+    let forged = imstatus_server::usersig::generate(APP, "wrong key", "eve", 3600, now_secs());
     let err = sdk_with(config(&server, Platform::Linux), "eve", &forged)
         .err()
         .unwrap();

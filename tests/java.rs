@@ -3,8 +3,9 @@
 //!
 //! This test builds what it needs itself, so a plain `cargo test` runs it with or without
 //! `--features jni`:
-//! 1. the native library, `cargo build --lib --features jni` into `target/jni` (a target
-//!    directory of its own: the running `cargo test` holds the lock of `target`);
+//! 1. the native library with `--features jni`, and the server crate's `imstatus` command (the
+//!    tests' other devices), into `target/jni` (a target directory of its own: the running
+//!    `cargo test` holds the lock of `target`);
 //! 2. `imstatus.jar` with `bindings/java/build-jar.sh` (javac and jar only), and the tests;
 //! 3. a server in this process with three apps (Ultimate with both switches, Basic, switch off),
 //!    and UserSigs for a fixed set of users, written to a properties file for the JVM;
@@ -26,8 +27,8 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use imstatus::engine::{AppSettings, Edition};
-use imstatus::usersig;
+use imstatus_server::engine::{AppSettings, Edition};
+use imstatus_server::usersig;
 
 use common::{TestServer, APP, KEY};
 
@@ -52,7 +53,7 @@ fn java_v2tim_api_passes_on_the_host_jvm_under_xcheck_jni() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let java = root.join("bindings/java");
     require_tools();
-    let lib_dir = build_native_library(root);
+    let (lib_dir, imstatus_bin) = build_native_library(root);
 
     let work = tempfile::tempdir().unwrap();
     let jar = run_ok(
@@ -80,7 +81,7 @@ fn java_v2tim_api_passes_on_the_host_jvm_under_xcheck_jni() {
 
     let server = TestServer::start(apps());
     let config = work.path().join("imstatus-test.properties");
-    std::fs::write(&config, properties(&server)).unwrap();
+    std::fs::write(&config, properties(&server, &imstatus_bin)).unwrap();
 
     let mut command = Command::new("java");
     command
@@ -160,7 +161,7 @@ fn apps() -> Vec<AppSettings> {
 
 /// What the Java tests read (`TestEnv.java`): no secret but the Ultimate app's, which only
 /// `imstatus usersig --expire` is given to make a short-lived UserSig.
-fn properties(server: &TestServer) -> String {
+fn properties(server: &TestServer, imstatus_bin: &Path) -> String {
     let now = common::now_secs();
     let mut out = String::new();
     out.push_str(&format!("server={}\n", server.addr()));
@@ -168,7 +169,7 @@ fn properties(server: &TestServer) -> String {
     out.push_str(&format!("app.basic={BASIC_APP}\napp.off={OFF_APP}\n"));
     out.push_str(&format!(
         "imstatus.bin={}\n",
-        escape(env!("CARGO_BIN_EXE_imstatus"))
+        escape(&imstatus_bin.to_string_lossy())
     ));
     for (app, key) in [(APP, KEY), (BASIC_APP, BASIC_KEY), (OFF_APP, OFF_KEY)] {
         for user in USERS {
@@ -206,19 +207,24 @@ fn require_tools() {
     }
 }
 
-/// Builds `libimstatus` with the `jni` feature into `target/jni`; returns its directory.
-fn build_native_library(root: &Path) -> PathBuf {
+/// Builds `libimstatus` with the `jni` feature, and the `imstatus` command, into `target/jni`;
+/// returns the library's directory and the command's path.
+fn build_native_library(root: &Path) -> (PathBuf, PathBuf) {
     let target_dir = root.join("target").join("jni");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| env!("CARGO").to_owned());
     let mut build = Command::new(cargo);
     build
         .current_dir(root)
-        .args(["build", "--lib", "--features", "jni", "--target-dir"])
+        .args(["build", "-p", "imstatus", "--lib", "--features", "jni"])
+        .args(["-p", "imstatus-server", "--bin", "imstatus", "--target-dir"])
         .arg(&target_dir)
         // Outer cargo settings meant for the test build must not leak into this one.
         .env_remove("CARGO_TARGET_DIR")
         .env_remove("CARGO_BUILD_TARGET_DIR");
-    run_ok(&mut build, "cargo build --lib --features jni");
+    run_ok(
+        &mut build,
+        "cargo build (libimstatus with jni, and imstatus)",
+    );
     let lib_dir = target_dir.join("debug");
     let lib = lib_dir.join(format!(
         "{}imstatus{}",
@@ -226,7 +232,9 @@ fn build_native_library(root: &Path) -> PathBuf {
         std::env::consts::DLL_SUFFIX
     ));
     assert!(lib.is_file(), "no native library at {}", lib.display());
-    lib_dir
+    let bin = lib_dir.join(format!("imstatus{}", std::env::consts::EXE_SUFFIX));
+    assert!(bin.is_file(), "no imstatus command at {}", bin.display());
+    (lib_dir, bin)
 }
 
 /// Runs a command to success; returns its standard output.

@@ -26,8 +26,8 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 use common::{TestServer, APP, KEY};
-use imstatus::engine::{AppSettings, Edition};
-use imstatus::usersig;
+use imstatus_server::engine::{AppSettings, Edition};
+use imstatus_server::usersig;
 
 const BASIC_APP: u32 = APP + 1;
 const BASIC_KEY: &str = "basic-secret-key";

@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use imstatus::client::{Client, ClientConfig};
-use imstatus::engine::AppSettings;
-use imstatus::server::{self, Config, ServerHandle};
+use imstatus_server::engine::AppSettings;
+use imstatus_server::{self as server, Config, ServerHandle};
 
 const APP: u32 = 1_400_000_001;
 const KEY: &str = "bench-secret-key";
@@ -67,7 +67,7 @@ fn rust_client(c: &mut Criterion) {
     let mut config = ClientConfig::new(t.app);
     config.server_addr = Some(t.addr.clone());
     let client = Client::new(config).expect("client");
-    let sig = imstatus::usersig::generate(t.app, &t.key, "rt-rust", 3600, now_secs());
+    let sig = imstatus_server::usersig::generate(t.app, &t.key, "rt-rust", 3600, now_secs());
     client.login_blocking("rt-rust", &sig).expect("login");
     let own = vec!["rt-rust".to_string()];
     c.bench_function("roundtrip_rust_client_get_own_status", |b| {
@@ -137,7 +137,7 @@ fn c_abi(c: &mut Criterion) {
     let ud = waiter as *const Waiter as *mut c_void;
     let addr = CString::new(t.addr.clone()).expect("address");
     let user = CString::new("rt-c").expect("user");
-    let sig = CString::new(imstatus::usersig::generate(
+    let sig = CString::new(imstatus_server::usersig::generate(
         t.app,
         &t.key,
         "rt-c",

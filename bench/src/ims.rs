@@ -28,7 +28,7 @@ pub fn user_sig(shared: &Shared, user: u32) -> String {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    imstatus::usersig::generate(
+    imstatus_server::usersig::generate(
         shared.opts.sdk_app_id,
         &shared.opts.secret_key,
         &user_id(user),
@@ -391,7 +391,7 @@ pub async fn truth(shared: &Arc<Shared>) -> Result<Vec<(u8, u32, u64)>, String> 
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    let sig = imstatus::usersig::generate(
+    let sig = imstatus_server::usersig::generate(
         shared.opts.sdk_app_id,
         &shared.opts.secret_key,
         "verifier",

@@ -171,7 +171,7 @@ fn sdk_cost(addr: &str, app_id: u32, key: &str, idle_secs: u64) -> i32 {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    let sig = imstatus::usersig::generate(app_id, key, "sdk-cost", 3600, now);
+    let sig = imstatus_server::usersig::generate(app_id, key, "sdk-cost", 3600, now);
     if let Err(e) = client.login_blocking("sdk-cost", &sig) {
         eprintln!("sdk-cost: login failed: {e:?}");
         return 1;

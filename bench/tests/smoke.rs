@@ -4,9 +4,9 @@
 
 use std::time::{Duration, Instant};
 
-use imstatus::engine::{AppSettings, RateLimit};
-use imstatus::server::{self, Config};
 use imstatus_bench::{workloads, Opts, System, Workload};
+use imstatus_server::engine::{AppSettings, RateLimit};
+use imstatus_server::{self as server, Config};
 
 const APP: u32 = 1_400_000_001;
 const KEY: &str = "bench-secret-key";

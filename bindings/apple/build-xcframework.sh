@@ -51,7 +51,7 @@ mkdir -p "$work"
 for entry in "${targets[@]}"; do
     read -r triple sdk clang_target <<<"$entry"
     echo "== $triple"
-    cargo build --release --lib --target "$triple"
+    cargo build --release -p imstatus --lib --target "$triple"
     dir=$work/$triple
     mkdir -p "$dir"
     # The wrapper, with ARC; blocks and listener methods go to the main queue (__APPLE__).

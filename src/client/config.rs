@@ -15,6 +15,21 @@ pub const DEFAULT_SERVER_ADDR: &str = "127.0.0.1:7800";
 /// tests and bindings can be pointed at another server without code changes.
 pub const SERVER_ADDR_ENV: &str = "IMSTATUS_SERVER";
 
+/// The platform this process runs on: the default a client declares at login.
+pub fn host_platform() -> Platform {
+    if cfg!(target_os = "android") {
+        Platform::Android
+    } else if cfg!(target_os = "ios") {
+        Platform::IPhone
+    } else if cfg!(target_os = "windows") {
+        Platform::Windows
+    } else if cfg!(target_os = "macos") {
+        Platform::Mac
+    } else {
+        Platform::Linux
+    }
+}
+
 /// Settings of one [`Client`](super::Client). The client copies it at creation; changing a
 /// config afterwards has no effect on a running client.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,7 +39,7 @@ pub struct ClientConfig {
     /// `host:port` of the server. `None` means the `IMSTATUS_SERVER` environment variable, or
     /// [`DEFAULT_SERVER_ADDR`] when that is unset or empty.
     pub server_addr: Option<String>,
-    /// The platform this device declares at login (I3, L2). Defaults to [`Platform::host`].
+    /// The platform this device declares at login (I3, L2). Defaults to [`host_platform`].
     pub platform: Platform,
     /// How often a logged-in client sends a heartbeat (D3). Default 120 s.
     pub heartbeat_interval: Duration,
@@ -45,7 +60,7 @@ impl ClientConfig {
         ClientConfig {
             sdk_app_id,
             server_addr: None,
-            platform: Platform::host(),
+            platform: host_platform(),
             heartbeat_interval: Duration::from_secs(120),
             request_timeout: Duration::from_secs(10),
             reconnect_base: Duration::from_millis(500),
@@ -96,7 +111,7 @@ mod tests {
         assert_eq!(config.request_timeout, Duration::from_secs(10));
         assert_eq!(config.reconnect_base, Duration::from_millis(500));
         assert_eq!(config.reconnect_max, Duration::from_secs(30));
-        assert_eq!(config.platform, Platform::host());
+        assert_eq!(config.platform, host_platform());
         assert!(config.validate().is_ok());
     }
 

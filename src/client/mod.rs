@@ -41,7 +41,9 @@ use tokio::sync::mpsc;
 use crate::codes;
 use crate::protocol::Request;
 
-pub use config::{ClientConfig, DEFAULT_SERVER_ADDR, SERVER_ADDR_ENV};
+/// The platforms a device can declare, and the general status types (the protocol's names).
+pub use crate::protocol::{Platform, StatusType};
+pub use config::{host_platform, ClientConfig, DEFAULT_SERVER_ADDR, SERVER_ADDR_ENV};
 pub use dispatcher::CALLBACK_THREAD_NAME;
 pub use listener::Listener;
 pub use types::{ClientError, LoginStatus, UserStatus};

@@ -3,8 +3,7 @@
 use std::ffi::{c_char, c_void};
 use std::time::Duration;
 
-use crate::client::ClientConfig;
-use crate::protocol::Platform;
+use crate::client::{host_platform, ClientConfig, Platform};
 
 use super::boundary::entry;
 use super::dispatcher::{ims_post_fn, Delivery, HostDispatcher};
@@ -43,7 +42,7 @@ pub struct ims_config {
 
 fn platform(value: ims_platform) -> Result<Platform, Rejection> {
     Ok(match value {
-        IMS_PLATFORM_DEFAULT => Platform::host(),
+        IMS_PLATFORM_DEFAULT => host_platform(),
         IMS_PLATFORM_ANDROID => Platform::Android,
         IMS_PLATFORM_IPHONE => Platform::IPhone,
         IMS_PLATFORM_IPAD => Platform::IPad,

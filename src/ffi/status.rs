@@ -104,7 +104,7 @@ impl CStatuses {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::StatusType;
+    use crate::client::StatusType;
     use std::ffi::CStr;
 
     #[test]

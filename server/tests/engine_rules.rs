@@ -3,13 +3,13 @@
 
 use std::time::Duration;
 
-use imstatus::codes;
-use imstatus::engine::{
+use imstatus_protocol::codes;
+use imstatus_server::engine::{
     AppSettings, Close, CloseReason, ConnId, DeviceRecord, Edition, Effects, Engine, EngineError,
     Login, MemoryStore, Millis, MultiDevicePolicy, Platform, RateLimit, StatusType, Store, UserKey,
     UserRecord, UserStatus,
 };
-use imstatus::usersig;
+use imstatus_server::usersig;
 
 const APP: u32 = 1_400_000_001;
 const KEY: &str = "the-secret-key-of-app-one";
@@ -1127,7 +1127,7 @@ fn a_heartbeat_or_any_request_keeps_the_connection() {
     assert_eq!(w.status_type("alice"), StatusType::Offline);
     // a connection that never logs in is closed after the login timeout.
     let idle = w.new_conn();
-    w.advance(imstatus::engine::LOGIN_TIMEOUT - 1);
+    w.advance(imstatus_server::engine::LOGIN_TIMEOUT - 1);
     w.tick();
     assert!(w.effects().closes.is_empty());
     w.advance(1);

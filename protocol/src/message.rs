@@ -50,21 +50,6 @@ impl Platform {
             .into_iter()
             .find(|p| p.name().eq_ignore_ascii_case(name))
     }
-
-    /// The platform this process runs on, for clients that do not say.
-    pub fn host() -> Platform {
-        if cfg!(target_os = "android") {
-            Platform::Android
-        } else if cfg!(target_os = "ios") {
-            Platform::IPhone
-        } else if cfg!(target_os = "windows") {
-            Platform::Windows
-        } else if cfg!(target_os = "macos") {
-            Platform::Mac
-        } else {
-            Platform::Linux
-        }
-    }
 }
 
 /// `V2TIMUserStatusType`, with the V2TIM values.

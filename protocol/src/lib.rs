@@ -1,9 +1,10 @@
-//! The wire format shared by server and client.
+//! The wire format shared by the imstatus SDK and server, and the V2TIM error codes both speak.
 //!
 //! Every frame is a 4-byte big-endian length followed by that many bytes of JSON. The length is
 //! checked against [`MAX_REQUEST_FRAME_LEN`] or [`MAX_SERVER_FRAME_LEN`] before anything is allocated. The first frame a client sends
 //! is [`Request::Hello`] with [`PROTOCOL_VERSION`]. See `docs/protocol.md`.
 
+pub mod codes;
 mod frame;
 mod message;
 

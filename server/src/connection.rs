@@ -12,7 +12,8 @@ use tokio::sync::{mpsc, oneshot};
 use super::hub::{now_ms, EncodedStatus, Hub, HubInner, Outbound};
 use crate::codes;
 use crate::engine::{CloseReason, ConnId, EngineError, Login};
-use crate::protocol::{
+use crate::wire;
+use imstatus_protocol::{
     decode_request, encode, read_frame, write_frame, FrameError, Request, ServerMessage,
     MAX_REQUEST_FRAME_LEN, PROTOCOL_VERSION,
 };
@@ -121,7 +122,7 @@ fn handle(hub: &mut HubInner, conn: ConnId, id: u64, request: Request) -> Server
                 sdk_app_id,
                 user_id: &user_id,
                 user_sig: &user_sig,
-                platform,
+                platform: wire::platform(platform),
                 device_id: &device_id,
             };
             engine.login(conn, &login, now)
@@ -139,7 +140,7 @@ fn handle(hub: &mut HubInner, conn: ConnId, id: u64, request: Request) -> Server
     match result {
         Ok(statuses) => ServerMessage::Ok {
             id,
-            statuses: statuses.iter().map(|s| s.to_wire()).collect(),
+            statuses: statuses.iter().map(wire::status).collect(),
             protocol_version: None,
         },
         Err(EngineError { code, desc }) => ServerMessage::Error { id, code, desc },
@@ -230,7 +231,7 @@ fn status_changed_frame(pending: &mut IndexMap<Arc<str>, Arc<EncodedStatus>>) ->
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::WireStatus;
+    use imstatus_protocol::WireStatus;
 
     fn status(user: &str, custom: &str, version: u64) -> WireStatus {
         WireStatus {

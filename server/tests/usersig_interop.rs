@@ -1,4 +1,4 @@
-//! Interop of `imstatus::usersig` with Tencent's reference implementation, the PyPI package
+//! Interop of `imstatus_server::usersig` with Tencent's reference implementation, the PyPI package
 //! `tls-sig-api-v2` (module `TLSSigAPIv2`): app servers make UserSigs with it, so a sig it makes
 //! must verify here, and a sig made here must pass the same checks in Python.
 //!
@@ -9,7 +9,7 @@
 use std::process::{Command, Output};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use imstatus::usersig::{self, SigError, DEFAULT_EXPIRE_SECS};
+use imstatus_server::usersig::{self, SigError, DEFAULT_EXPIRE_SECS};
 
 const KEY: &str = "5bd2850fff3ecb11d7c805251c51ee463a25727bddc2385f3fa8bfee1bb93b5e";
 const APP: u32 = 1_400_000_000;

@@ -9,8 +9,8 @@ use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use imstatus::engine::AppSettings;
-use imstatus::server::{spawn, Config, ServerHandle, DEFAULT_SDK_APP_ID};
+use imstatus_server::engine::AppSettings;
+use imstatus_server::{spawn, Config, ServerHandle, DEFAULT_SDK_APP_ID};
 use serde_json::{json, Value};
 
 const TOKEN: &str = "secret";
@@ -149,7 +149,7 @@ impl Device {
 
     fn login(addr: SocketAddr, app: u32, key: &str, user: &str, platform: &str) -> Device {
         let mut device = Device::connect(addr);
-        let sig = imstatus::usersig::generate(app, key, user, 3600, now_secs());
+        let sig = imstatus_server::usersig::generate(app, key, user, 3600, now_secs());
         let reply = device.call(json!({
             "op": "login", "sdk_app_id": app, "user_id": user, "user_sig": sig,
             "platform": platform, "device_id": format!("{user}-{platform}"),

@@ -180,7 +180,8 @@ fn usersig_command_makes_a_sig_the_server_accepts() {
         "60",
     ]);
     assert!(ok);
-    let claims = imstatus::usersig::verify(out.trim(), APP, KEY, "alice", now_secs()).unwrap();
+    let claims =
+        imstatus_server::usersig::verify(out.trim(), APP, KEY, "alice", now_secs()).unwrap();
     assert_eq!(claims.expires_at - claims.issued_at, 60);
 }
 

@@ -25,7 +25,7 @@ impl From<StatusType> for OnlineState {
         match status {
             StatusType::Online => OnlineState::Online,
             StatusType::Offline => OnlineState::PushOnline,
-            StatusType::Unlogined | StatusType::Unknown => OnlineState::Offline,
+            StatusType::Unlogined => OnlineState::Offline,
         }
     }
 }

@@ -9,8 +9,8 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 use imstatus::client::{Client, ClientConfig, ClientError, Listener, UserStatus};
-use imstatus::server::{self, Config, Started, DEFAULT_SDK_APP_ID};
-use imstatus::usersig;
+use imstatus_server::usersig;
+use imstatus_server::{self as server, Config, Started, DEFAULT_SDK_APP_ID};
 
 #[derive(Parser)]
 #[command(

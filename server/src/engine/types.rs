@@ -2,7 +2,31 @@
 
 use serde::{Deserialize, Serialize};
 
-pub use crate::protocol::{Platform, StatusType};
+/// The platform a device declared at login (I3), with the V2TIM/REST platform names. The
+/// engine's own type: the server translates the wire's at its edge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Platform {
+    Android,
+    #[serde(rename = "iPhone")]
+    IPhone,
+    #[serde(rename = "iPad")]
+    IPad,
+    Windows,
+    Mac,
+    Linux,
+    Web,
+}
+
+/// A user's general status (L3): the V2TIM status types the engine can decide.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StatusType {
+    /// At least one device holds a live, logged-in connection.
+    Online,
+    /// Logged in on some device, none connected (still reachable by push).
+    Offline,
+    /// No device logged in.
+    Unlogined,
+}
 
 /// Milliseconds on the engine's clock. The caller injects it; the engine never reads a clock.
 pub type Millis = u64;
@@ -45,21 +69,6 @@ impl UserStatus {
             custom_status: String::new(),
             online_devices: Vec::new(),
             version: 0,
-        }
-    }
-
-    /// The wire form of this status.
-    pub fn to_wire(&self) -> crate::protocol::WireStatus {
-        crate::protocol::WireStatus {
-            user_id: self.user_id.clone(),
-            status_type: self.status_type as u8,
-            custom_status: self.custom_status.clone(),
-            online_devices: self
-                .online_devices
-                .iter()
-                .map(|p| p.name().to_string())
-                .collect(),
-            version: self.version,
         }
     }
 }

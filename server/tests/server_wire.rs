@@ -6,8 +6,8 @@ use std::io::Write;
 use std::time::Duration;
 
 use common::*;
-use imstatus::codes;
-use imstatus::protocol::ServerMessage;
+use imstatus_protocol::codes;
+use imstatus_protocol::ServerMessage;
 
 #[test]
 fn garbage_closes_only_that_connection_and_loses_nothing() {

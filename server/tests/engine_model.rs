@@ -19,13 +19,13 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use imstatus::codes;
-use imstatus::engine::{
+use imstatus_protocol::codes;
+use imstatus_server::engine::{
     AppSettings, CloseReason, ConnId, Edition, Effects, Engine, EngineError, Login, MemoryStore,
     Millis, MultiDevicePolicy, OnlineState, Platform, RateLimit, StatusType, Store, UserKey,
     UserStatus,
 };
-use imstatus::usersig;
+use imstatus_server::usersig;
 
 const APP: u32 = 1_400_000_009;
 const KEY: &str = "model-test-secret";
@@ -1356,7 +1356,7 @@ fn env_number(name: &str) -> Option<u64> {
 
 #[test]
 fn engine_matches_the_reference_model() {
-    assert_eq!(LOGIN_TIMEOUT, imstatus::engine::LOGIN_TIMEOUT);
+    assert_eq!(LOGIN_TIMEOUT, imstatus_server::engine::LOGIN_TIMEOUT);
     let ops = env_number("ENGINE_MODEL_OPS").unwrap_or(300) as usize;
     let seeds: Vec<u64> = match env_number("ENGINE_MODEL_SEED") {
         Some(seed) => vec![seed],

@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 
 use super::bus::Bus;
 use crate::engine::{CloseReason, ConnId, Engine, Millis, Store};
-use crate::protocol::encode;
+use imstatus_protocol::encode;
 
 /// The engine as the server runs it: over whichever store the configuration chose.
 pub type ServerEngine = Engine<Box<dyn Store>>;
@@ -116,7 +116,7 @@ impl HubInner {
             if conns.is_empty() {
                 continue;
             }
-            let wire = change.status.to_wire();
+            let wire = crate::wire::status(&change.status);
             let encoded = Arc::new(EncodedStatus {
                 user_id: Arc::from(wire.user_id.as_str()),
                 json: encode(&wire),

@@ -1,13 +1,20 @@
-//! The server: a tokio listener with one task per connection, a ticker that applies the engine's
-//! deadlines, the admin HTTP API, and the store chosen by the configuration. It drives the
-//! engine and decides nothing the engine should.
+//! The imstatus server: a tokio listener with one task per connection, a ticker that applies the
+//! engine's deadlines, the admin HTTP API, and the store chosen by the configuration. It drives
+//! the [`engine`] (where every rule of `behaviour.md` is decided) and decides nothing the engine
+//! should. Clients speak the `imstatus-protocol` wire format; [`wire`] translates at the edge.
 
 mod admin;
 mod bus;
 mod config;
 mod connection;
 mod durable;
+pub mod engine;
 mod hub;
+pub mod testing;
+pub mod usersig;
+pub mod wire;
+
+use imstatus_protocol::codes;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -1,0 +1,295 @@
+//! Helpers for tests of the server and of programs that talk to it (the SDK's tests, the
+//! benchmarks): a real server on loopback port 0 with a data directory of its own, UserSigs for
+//! a test app, a raw protocol client over std TCP, and a minimal admin API call.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use imstatus_protocol::{ServerMessage, WireStatus};
+
+use crate::engine::AppSettings;
+use crate::{spawn, usersig, Config, ServerHandle};
+
+/// The sdkAppID of the test app.
+pub const APP: u32 = 1_400_000_123;
+/// The secret key of the test app.
+pub const KEY: &str = "test-secret-key";
+
+/// An Ultimate app with both switches on and a short heartbeat timeout.
+pub fn app() -> AppSettings {
+    let mut app = AppSettings::new(APP, KEY);
+    app.status_enabled = true;
+    app.friend_status_notify = true;
+    app
+}
+
+/// A server on loopback port 0 with `apps` and a fresh data directory.
+pub struct TestServer {
+    /// The running server; `None` only inside [`TestServer::restart`].
+    pub handle: Option<ServerHandle>,
+    /// Its data directory, removed when the test server is dropped.
+    pub data_dir: TempDir,
+    /// The apps it was started with.
+    pub apps: Vec<AppSettings>,
+}
+
+impl TestServer {
+    /// Starts a server with `apps`, a fresh data directory and admin token `admin-token`.
+    pub fn start(apps: Vec<AppSettings>) -> TestServer {
+        let data_dir = TempDir::new();
+        let handle = spawn_on("127.0.0.1:0", data_dir.path(), apps.clone());
+        TestServer {
+            handle: Some(handle),
+            data_dir,
+            apps,
+        }
+    }
+
+    /// Where SDK clients connect.
+    pub fn addr(&self) -> SocketAddr {
+        self.handle.as_ref().unwrap().addr()
+    }
+
+    /// Where the admin API listens.
+    pub fn admin_addr(&self) -> SocketAddr {
+        self.handle.as_ref().unwrap().started().admin_addr.unwrap()
+    }
+
+    /// Stops the server and starts it again on the same port with the same data.
+    pub fn restart(&mut self) {
+        let addr = self.addr();
+        self.handle.take().unwrap().stop();
+        self.handle = Some(spawn_on(
+            &addr.to_string(),
+            self.data_dir.path(),
+            self.apps.clone(),
+        ));
+    }
+}
+
+fn spawn_on(listen: &str, data_dir: &Path, apps: Vec<AppSettings>) -> ServerHandle {
+    spawn(Config {
+        listen: listen.into(),
+        admin_listen: "127.0.0.1:0".into(),
+        admin_token: Some("admin-token".into()),
+        data_dir: Some(data_dir.to_path_buf()),
+        apps,
+    })
+    .expect("server starts")
+}
+
+/// A UserSig of the test app for `user`, valid for an hour.
+pub fn sig(user: &str) -> String {
+    usersig::generate(APP, KEY, user, 3600, now_secs())
+}
+
+/// Unix time in seconds.
+pub fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// A client that speaks the wire protocol by hand, to test the server alone.
+pub struct Wire {
+    /// The connection to the server.
+    pub stream: TcpStream,
+    next_id: u64,
+    /// Pushes read while waiting for a reply.
+    pub pushes: Vec<ServerMessage>,
+}
+
+impl Wire {
+    /// Connects without saying anything.
+    pub fn connect(addr: SocketAddr) -> Wire {
+        let stream = TcpStream::connect(addr).unwrap();
+        stream.set_nodelay(true).unwrap();
+        Wire {
+            stream,
+            next_id: 1,
+            pushes: Vec::new(),
+        }
+    }
+
+    /// Connects, says hello and logs in as `user` on `platform` with `device`.
+    pub fn login(
+        addr: SocketAddr,
+        user: &str,
+        platform: &str,
+        device: &str,
+    ) -> (Wire, ServerMessage) {
+        let mut wire = Wire::connect(addr);
+        let hello = wire.request(r#""op":"hello","version":1"#);
+        assert!(matches!(hello, ServerMessage::Ok { .. }), "{hello:?}");
+        let reply = wire.request(&format!(
+            r#""op":"login","sdk_app_id":{APP},"user_id":"{user}","user_sig":"{}","platform":"{platform}","device_id":"{device}""#,
+            sig(user)
+        ));
+        (wire, reply)
+    }
+
+    /// Sends `bytes` as one frame.
+    pub fn send_raw(&mut self, bytes: &[u8]) {
+        self.stream
+            .write_all(&(bytes.len() as u32).to_be_bytes())
+            .unwrap();
+        self.stream.write_all(bytes).unwrap();
+    }
+
+    /// Sends `{"id":N,<fields>}` and returns the reply to it, keeping pushes read meanwhile.
+    pub fn request(&mut self, fields: &str) -> ServerMessage {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.send_raw(format!(r#"{{"id":{id},{fields}}}"#).as_bytes());
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let message = self.read(deadline).expect("a reply before the deadline");
+            match &message {
+                ServerMessage::Ok { id: got, .. } | ServerMessage::Error { id: got, .. }
+                    if *got == id || *got == 0 =>
+                {
+                    return message
+                }
+                _ => self.pushes.push(message),
+            }
+        }
+    }
+
+    /// Reads one message, or None on close or when the deadline passes.
+    pub fn read(&mut self, deadline: Instant) -> Option<ServerMessage> {
+        let left = deadline.checked_duration_since(Instant::now())?;
+        self.stream
+            .set_read_timeout(Some(left.max(Duration::from_millis(1))))
+            .unwrap();
+        let mut len = [0u8; 4];
+        self.stream.read_exact(&mut len).ok()?;
+        let mut body = vec![0u8; u32::from_be_bytes(len) as usize];
+        self.stream.read_exact(&mut body).ok()?;
+        Some(imstatus_protocol::decode_server_message(&body).expect("valid server message"))
+    }
+
+    /// Waits until a push carrying `user`'s status that satisfies `pred` arrives.
+    pub fn wait_status(
+        &mut self,
+        user: &str,
+        within: Duration,
+        pred: impl Fn(&WireStatus) -> bool,
+    ) -> WireStatus {
+        let deadline = Instant::now() + within;
+        let mut pending = std::mem::take(&mut self.pushes).into_iter();
+        loop {
+            let message = match pending.next() {
+                Some(m) => m,
+                None => self
+                    .read(deadline)
+                    .unwrap_or_else(|| panic!("no matching status of {user} within {within:?}")),
+            };
+            if let ServerMessage::StatusChanged { statuses } = message {
+                if let Some(s) = statuses.iter().find(|s| s.user_id == user && pred(s)) {
+                    self.pushes.extend(pending);
+                    return s.clone();
+                }
+            }
+        }
+    }
+
+    /// True when the server closed the connection before the deadline (reading past pushes).
+    pub fn closed_within(&mut self, within: Duration) -> (bool, Vec<ServerMessage>) {
+        let deadline = Instant::now() + within;
+        let mut seen = Vec::new();
+        loop {
+            if Instant::now() >= deadline {
+                return (false, seen);
+            }
+            match self.read(deadline) {
+                Some(m) => seen.push(m),
+                None => return (Instant::now() < deadline, seen),
+            }
+        }
+    }
+}
+
+/// The statuses of an `ok` reply; panics on anything else.
+pub fn ok_statuses(message: &ServerMessage) -> Vec<WireStatus> {
+    match message {
+        ServerMessage::Ok { statuses, .. } => statuses.clone(),
+        other => panic!("expected ok, got {other:?}"),
+    }
+}
+
+/// The code of an `error` reply; panics on anything else.
+pub fn error_code(message: &ServerMessage) -> i32 {
+    match message {
+        ServerMessage::Error { code, .. } => *code,
+        other => panic!("expected an error, got {other:?}"),
+    }
+}
+
+/// A minimal HTTP/1.1 call to the admin API: answers (status code, JSON body).
+pub fn admin(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    body: Option<&str>,
+) -> (u16, serde_json::Value) {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    let body = body.unwrap_or("");
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: imstatus\r\nAuthorization: Bearer admin-token\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let status: u16 = response[9..12].parse().unwrap();
+    let json = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b)
+        .unwrap_or("");
+    (
+        status,
+        serde_json::from_str(json).unwrap_or(serde_json::Value::Null),
+    )
+}
+
+/// A directory of its own under the system's temporary directory, removed on drop.
+pub struct TempDir {
+    path: PathBuf,
+}
+
+impl TempDir {
+    /// Creates an empty directory that no other test (in this process or another) uses.
+    pub fn new() -> TempDir {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let path = std::env::temp_dir().join(format!(
+            "imstatus-test-{}-{}-{:08x}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed),
+            rand::random::<u32>()
+        ));
+        std::fs::create_dir_all(&path).expect("a temporary directory can be made");
+        TempDir { path }
+    }
+
+    /// Where it is.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Default for TempDir {
+    fn default() -> TempDir {
+        TempDir::new()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
