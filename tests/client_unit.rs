@@ -63,6 +63,7 @@ impl FakeConn {
             id,
             statuses,
             protocol_version: None,
+            server_time_ms: None,
         });
     }
 
@@ -94,6 +95,7 @@ impl FakeConn {
             id: frame.id,
             statuses: vec![],
             protocol_version: Some(PROTOCOL_VERSION),
+            server_time_ms: None,
         });
     }
 

@@ -146,6 +146,10 @@ pub enum ServerMessage {
         statuses: Vec<WireStatus>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         protocol_version: Option<u32>,
+        /// The server's clock (Unix milliseconds) when it answered a `login` or a `heartbeat`,
+        /// so that the SDK can answer V2TIM's `GetServerTime`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        server_time_ms: Option<u64>,
     },
     /// A request failed with a V2TIM code. `id` 0 means the connection itself is being closed.
     Error { id: u64, code: i32, desc: String },

@@ -64,6 +64,7 @@ pub async fn serve(hub: Arc<Hub>, conn: ConnId, stream: TcpStream) {
                         id: frame.id,
                         statuses: Vec::new(),
                         protocol_version: Some(PROTOCOL_VERSION),
+                        server_time_ms: None,
                     };
                     hub.lock().send(conn, encode(&reply));
                     continue;
@@ -109,6 +110,8 @@ fn handle(hub: &mut HubInner, conn: ConnId, id: u64, request: Request) -> Server
     let now = now_ms();
     let engine = &mut hub.engine;
     engine.touch(conn, now);
+    // Login and heartbeat replies carry the server's clock (V2TIM GetServerTime).
+    let server_time_ms = matches!(request, Request::Login { .. } | Request::Heartbeat).then_some(now);
     let result = match request {
         Request::Hello { .. } | Request::Heartbeat => Ok(Vec::new()),
         Request::Login {
@@ -142,6 +145,7 @@ fn handle(hub: &mut HubInner, conn: ConnId, id: u64, request: Request) -> Server
             id,
             statuses: statuses.iter().map(wire::status).collect(),
             protocol_version: None,
+            server_time_ms,
         },
         Err(EngineError { code, desc }) => ServerMessage::Error { id, code, desc },
     }
