@@ -136,7 +136,11 @@ pub enum Request {
 
 /// What a server sends: replies to requests, and pushes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(
+    tag = "type",
+    rename_all = "snake_case",
+    try_from = "FlatServerMessage"
+)]
 pub enum ServerMessage {
     /// A request succeeded. `statuses` carries the answer of a query, and for a login the
     /// current status of the user and of everyone they watch (the resync of N4).
@@ -159,6 +163,50 @@ pub enum ServerMessage {
     Kicked,
     /// Pushed: the UserSig of this session expired; the server closes the connection.
     UserSigExpired,
+}
+
+/// Every field any [`ServerMessage`] can carry, read in one pass. Benchmark (docs/benchmarks.md,
+/// SDK size): serde's internally tagged enums buffer the whole message as untyped content before
+/// choosing the variant, and that machinery was tens of KB of the SDK; reading the flat struct
+/// and then choosing is the same JSON in, the same message out.
+#[derive(Deserialize)]
+struct FlatServerMessage {
+    #[serde(rename = "type")]
+    kind: String,
+    id: Option<u64>,
+    #[serde(default)]
+    statuses: Vec<WireStatus>,
+    protocol_version: Option<u32>,
+    server_time_ms: Option<u64>,
+    code: Option<i32>,
+    desc: Option<String>,
+}
+
+impl TryFrom<FlatServerMessage> for ServerMessage {
+    type Error = String;
+
+    fn try_from(flat: FlatServerMessage) -> Result<ServerMessage, String> {
+        let need = |field: &str| format!("a `{}` message needs `{field}`", flat.kind);
+        Ok(match flat.kind.as_str() {
+            "ok" => ServerMessage::Ok {
+                id: flat.id.ok_or_else(|| need("id"))?,
+                statuses: flat.statuses,
+                protocol_version: flat.protocol_version,
+                server_time_ms: flat.server_time_ms,
+            },
+            "error" => ServerMessage::Error {
+                id: flat.id.ok_or_else(|| need("id"))?,
+                code: flat.code.ok_or_else(|| need("code"))?,
+                desc: flat.desc.ok_or_else(|| need("desc"))?,
+            },
+            "status_changed" => ServerMessage::StatusChanged {
+                statuses: flat.statuses,
+            },
+            "kicked" => ServerMessage::Kicked,
+            "user_sig_expired" => ServerMessage::UserSigExpired,
+            other => return Err(format!("unknown message type `{other}`")),
+        })
+    }
 }
 
 /// Serialises any message to the bytes of one frame.
@@ -216,6 +264,54 @@ mod tests {
             b"null",
         ] {
             assert!(decode_request(bad).is_err());
+        }
+    }
+
+    #[test]
+    fn every_server_message_round_trips_and_bad_ones_say_why() {
+        // covers: B2 (the client's decoder)
+        let status = WireStatus {
+            user_id: "bob".into(),
+            status_type: 1,
+            custom_status: "x".into(),
+            online_devices: vec!["Linux".into()],
+            version: 9,
+        };
+        for message in [
+            ServerMessage::Ok {
+                id: 1,
+                statuses: vec![status.clone()],
+                protocol_version: Some(1),
+                server_time_ms: Some(5),
+            },
+            ServerMessage::Ok {
+                id: 2,
+                statuses: vec![],
+                protocol_version: None,
+                server_time_ms: None,
+            },
+            ServerMessage::Error {
+                id: 0,
+                code: 7014,
+                desc: "no".into(),
+            },
+            ServerMessage::StatusChanged {
+                statuses: vec![status],
+            },
+            ServerMessage::Kicked,
+            ServerMessage::UserSigExpired,
+        ] {
+            assert_eq!(decode_server_message(&encode(&message)).unwrap(), message);
+        }
+        for (bad, why) in [
+            (&br#"{"type":"ok"}"#[..], "needs `id`"),
+            (br#"{"type":"error","id":1,"code":1}"#, "needs `desc`"),
+            (br#"{"type":"fly"}"#, "unknown message type `fly`"),
+            (br#"{"id":1}"#, "type"),
+            (br#"{"type":"ok","id":-1}"#, "invalid value"),
+        ] {
+            let err = decode_server_message(bad).unwrap_err();
+            assert!(err.contains(why), "{err}");
         }
     }
 

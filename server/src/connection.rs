@@ -111,7 +111,8 @@ fn handle(hub: &mut HubInner, conn: ConnId, id: u64, request: Request) -> Server
     let engine = &mut hub.engine;
     engine.touch(conn, now);
     // Login and heartbeat replies carry the server's clock (V2TIM GetServerTime).
-    let server_time_ms = matches!(request, Request::Login { .. } | Request::Heartbeat).then_some(now);
+    let server_time_ms =
+        matches!(request, Request::Login { .. } | Request::Heartbeat).then_some(now);
     let result = match request {
         Request::Hello { .. } | Request::Heartbeat => Ok(Vec::new()),
         Request::Login {

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use rand::Rng;
+use super::random;
 
 /// Full-jitter exponential backoff: attempt `n` sleeps `random(0, min(max, base * 2^n))`.
 #[derive(Debug, Clone)]
@@ -36,7 +36,7 @@ impl Backoff {
         let ceiling = self.ceiling(self.attempt);
         self.attempt = self.attempt.saturating_add(1);
         let nanos = u64::try_from(ceiling.as_nanos()).unwrap_or(u64::MAX);
-        Duration::from_nanos(rand::thread_rng().gen_range(0..=nanos))
+        Duration::from_nanos(random::up_to(nanos))
     }
 
     /// Called once a connection is back, so the next outage starts with short delays again.
@@ -47,7 +47,7 @@ impl Backoff {
 
 /// `interval` moved randomly by up to ±10%.
 pub(crate) fn jittered(interval: Duration) -> Duration {
-    let factor = rand::thread_rng().gen_range(0.9..=1.1);
+    let factor = random::between(0.9, 1.1);
     interval.mul_f64(factor)
 }
 

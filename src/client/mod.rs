@@ -28,6 +28,7 @@ mod dispatcher;
 mod driver;
 mod listener;
 mod pending;
+mod random;
 mod shared;
 mod types;
 

@@ -7,6 +7,7 @@ use super::cache::StatusCache;
 use super::config::ClientConfig;
 use super::dispatcher::DispatchHandle;
 use super::listener::{lock, Listener, ListenerSet};
+use super::random;
 use super::types::{LoginStatus, UserStatus};
 
 /// Written only by the driver; read by the synchronous getters (`login_status`, `login_user`,
@@ -32,7 +33,7 @@ impl Shared {
     pub(crate) fn new(config: ClientConfig, dispatch: DispatchHandle) -> Shared {
         Shared {
             config,
-            device_id: format!("{:032x}", rand::random::<u128>()),
+            device_id: format!("{:016x}{:016x}", random::u64(), random::u64()),
             dispatch,
             listeners: Arc::default(),
             cache: Mutex::default(),

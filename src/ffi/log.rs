@@ -14,9 +14,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use tracing::field::{Field, Visit};
 use tracing::level_filters::LevelFilter;
+use tracing::span::{Attributes, Id, Record};
 use tracing::subscriber::Interest;
 use tracing::{Event, Level, Metadata, Subscriber};
-use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
 
 use super::boundary::entry;
 use super::callback::ims_free_fn;
@@ -103,24 +103,38 @@ fn wanted(level: &Level) -> bool {
     min != IMS_LOG_LEVEL_NONE && *level != Level::TRACE && level_value(level) >= min
 }
 
-/// The layer of our global subscriber.
+/// Our global subscriber: it forwards events and has no use for spans, so it keeps none (a
+/// span registry, `tracing-subscriber`'s, was 15 KB of the stripped library for nothing).
 struct Forward;
 
-impl<S: Subscriber> Layer<S> for Forward {
+impl Subscriber for Forward {
     fn register_callsite(&self, _: &'static Metadata<'static>) -> Interest {
         // The level changes at run time: ask `enabled` every time rather than caching.
         Interest::sometimes()
     }
 
-    fn enabled(&self, metadata: &Metadata<'_>, _: Context<'_, S>) -> bool {
-        wanted(metadata.level())
+    fn enabled(&self, metadata: &Metadata<'_>) -> bool {
+        metadata.is_event() && wanted(metadata.level())
     }
 
     fn max_level_hint(&self) -> Option<LevelFilter> {
         Some(LevelFilter::DEBUG)
     }
 
-    fn on_event(&self, event: &Event<'_>, _: Context<'_, S>) {
+    // Spans are never enabled, so these are never called with anything to keep.
+    fn new_span(&self, _: &Attributes<'_>) -> Id {
+        Id::from_u64(1)
+    }
+
+    fn record(&self, _: &Id, _: &Record<'_>) {}
+
+    fn record_follows_from(&self, _: &Id, _: &Id) {}
+
+    fn enter(&self, _: &Id) {}
+
+    fn exit(&self, _: &Id) {}
+
+    fn event(&self, event: &Event<'_>) {
         let level = event.metadata().level();
         if !wanted(level) || IN_ON_LOG.with(Cell::get) {
             return;
@@ -178,10 +192,7 @@ impl Visit for Text {
 }
 
 fn install() -> bool {
-    *INSTALLED.get_or_init(|| {
-        let subscriber = tracing_subscriber::registry().with(Forward);
-        tracing::subscriber::set_global_default(subscriber).is_ok()
-    })
+    *INSTALLED.get_or_init(|| tracing::subscriber::set_global_default(Forward).is_ok())
 }
 
 /// Sets the process-wide log callback (`V2TIMSDKConfig.logLevel` and `logListener`): lines of
