@@ -46,6 +46,7 @@ fn target() -> Target {
         admin_token: Some("unused".into()),
         data_dir: None,
         apps: vec![app],
+        limits: Default::default(),
     })
     .expect("server starts");
     Target {

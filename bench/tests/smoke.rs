@@ -32,6 +32,7 @@ fn smoke_1k_clients_50_subscriptions() {
         admin_token: Some("unused".into()),
         data_dir: Some(data_dir.path().to_path_buf()),
         apps: vec![app()],
+        limits: Default::default(),
     })
     .expect("server starts");
     let addr = server.addr().to_string();

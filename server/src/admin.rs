@@ -30,7 +30,7 @@
 //! calls, settings through [`Engine::put_app`](crate::engine::Engine::put_app).
 
 use std::collections::HashSet;
-use std::future::{Future, IntoFuture};
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -50,6 +50,7 @@ use tokio::net::TcpListener;
 
 use super::hub::{Hub, ServerEngine};
 use crate::codes;
+use crate::config::Limits;
 use crate::engine::{check_user_id, AppSettings, EngineError, OnlineState, Platform, UserKey};
 
 /// Largest request body.
@@ -62,10 +63,12 @@ pub const MAX_QUERY_IDS: usize = 500;
 pub const ERR_SVR_ACCOUNT_NOT_FOUND: i32 = 70107;
 /// How long requests in flight may go on once the server is stopping.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
+/// How long one request may take, from its headers to its answer (its body included).
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A new admin token: 16 random bytes in hex.
 pub fn random_token() -> String {
-    use rand::Rng;
+    use rand::Rng as _;
     let bytes: [u8; 16] = rand::thread_rng().gen();
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -73,47 +76,100 @@ pub fn random_token() -> String {
 #[derive(Clone)]
 struct Api {
     hub: Arc<Hub>,
+    /// Held while an app's settings are read, changed and written back, so that concurrent
+    /// patches do not undo each other.
+    settings: Arc<std::sync::Mutex<()>>,
     /// SHA-256 of the token, so that comparing takes the same time whatever the guess.
     token_hash: Option<[u8; 32]>,
 }
 
 /// Serves the admin API on `listener` until `stop` completes; requests in flight then get a
 /// short grace period to finish. An empty `token` refuses every request but the health check.
+///
+/// Each connection must send a request's headers within `admin_header_timeout`, also while it
+/// waits between requests (a kept-alive connection idle that long is closed), and each request
+/// must be answered within [`REQUEST_TIMEOUT`] (a body dripped in slowly is cut off). At most
+/// `admin_max_connections` are open; more are closed at once. Admin writes take only the locks of
+/// the users they change, so they never stall the status path.
 pub async fn serve(
     listener: TcpListener,
     hub: Arc<Hub>,
     token: String,
+    limits: Arc<Limits>,
     stop: impl Future<Output = ()> + Send + 'static,
 ) {
     if token.is_empty() {
         tracing::error!("the admin token is empty: the admin API refuses every request");
     }
     let router = router(hub, &token);
-    let stopping = Arc::new(tokio::sync::Notify::new());
-    let notify = stopping.clone();
-    let server = axum::serve(listener, router)
-        .with_graceful_shutdown(async move {
-            stop.await;
-            notify.notify_one();
-        })
-        .into_future();
-    let grace = async move {
-        stopping.notified().await;
-        tokio::time::sleep(SHUTDOWN_GRACE).await;
-    };
-    tokio::select! {
-        result = server => {
-            if let Err(e) = result {
-                tracing::error!(error = %e, "the admin API failed");
+    let open = Arc::new(tokio::sync::Semaphore::new(limits.admin_max_connections));
+    let (stopping_tx, stopping) = tokio::sync::watch::channel(false);
+    let mut connections = tokio::task::JoinSet::new();
+    tokio::pin!(stop);
+    loop {
+        tokio::select! {
+            _ = &mut stop => break,
+            accepted = listener.accept() => {
+                let Ok((stream, peer)) = accepted else {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                };
+                let Ok(permit) = open.clone().try_acquire_owned() else {
+                    tracing::info!(%peer, "refusing an admin connection: too many are open");
+                    continue;
+                };
+                let router = router.clone();
+                let header_timeout = limits.admin_header_timeout;
+                let mut stopping = stopping.clone();
+                connections.spawn(async move {
+                    let _permit = permit;
+                    let service = hyper::service::service_fn(move |request| {
+                        let router = router.clone();
+                        async move {
+                            let answered = tokio::time::timeout(
+                                REQUEST_TIMEOUT,
+                                tower::ServiceExt::oneshot(router, request),
+                            )
+                            .await;
+                            Ok::<_, std::convert::Infallible>(match answered {
+                                Ok(Ok(response)) => response,
+                                Ok(Err(never)) => match never {},
+                                Err(_) => ApiError::http(
+                                    StatusCode::REQUEST_TIMEOUT,
+                                    "the request was not received and answered in time",
+                                )
+                                .into_response(),
+                            })
+                        }
+                    });
+                    let connection = hyper::server::conn::http1::Builder::new()
+                        .timer(hyper_util::rt::TokioTimer::new())
+                        .header_read_timeout(header_timeout)
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+                    tokio::pin!(connection);
+                    tokio::select! {
+                        _ = connection.as_mut() => {}
+                        _ = stopping.changed() => {
+                            connection.as_mut().graceful_shutdown();
+                            let _ = connection.await;
+                        }
+                    }
+                });
             }
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
         }
-        _ = grace => tracing::warn!("admin requests still open at shutdown were dropped"),
+    }
+    let _ = stopping_tx.send(true);
+    let drained = async { while connections.join_next().await.is_some() {} };
+    if tokio::time::timeout(SHUTDOWN_GRACE, drained).await.is_err() {
+        tracing::warn!("admin requests still open at shutdown were dropped");
     }
 }
 
 fn router(hub: Arc<Hub>, token: &str) -> Router {
     let api = Api {
         hub,
+        settings: Arc::default(),
         token_hash: (!token.is_empty()).then(|| Sha256::digest(token.as_bytes()).into()),
     };
     let protected = Router::new()
@@ -263,16 +319,19 @@ async fn method_not_allowed() -> ApiError {
 }
 
 async fn health(State(api): State<Api>) -> Json<Value> {
-    let connections = api.hub.lock().connection_count();
+    let connections = api.hub.connection_count();
     Json(json!({ "ok": true, "connections": connections }))
 }
 
-/// The sdkAppID of a path.
+/// The sdkAppID of a path, written the one way it is written: digits only, no sign, no
+/// leading zero (so that `+1400000001` and `01400000001` name no app).
 fn app_id(text: &str) -> ApiResult<u32> {
+    let canonical =
+        !text.is_empty() && !text.starts_with('0') && text.bytes().all(|b| b.is_ascii_digit());
     match text.parse::<u32>() {
-        Ok(id) if id != 0 => Ok(id),
+        Ok(id) if canonical => Ok(id),
         _ => Err(ApiError::invalid(format!(
-            "sdk_app_id in the path must be a number from 1 to {}, not {text:?}",
+            "sdk_app_id in the path must be a number from 1 to {} in plain digits, not {text:?}",
             u32::MAX
         ))),
     }
@@ -319,7 +378,7 @@ fn describe(e: &serde_path_to_error::Error<serde_json::Error>) -> String {
 }
 
 async fn list_apps(State(api): State<Api>) -> Json<Vec<AppSettings>> {
-    Json(api.hub.lock().engine.all_app_settings())
+    Json(api.hub.engine.all_app_settings())
 }
 
 async fn get_app(
@@ -327,17 +386,20 @@ async fn get_app(
     path: Result<Path<String>, PathRejection>,
 ) -> ApiResult<Json<AppSettings>> {
     let id = app_id(&path.map_err(path_error)?.0)?;
-    let settings = api.hub.lock().engine.app_settings(id);
+    let settings = api.hub.engine.app_settings(id);
     settings.map(Json).ok_or_else(|| ApiError::no_app(id))
 }
 
-/// Runs an engine mutation off the async workers: a durable store writes to disk under the lock.
+/// Runs an engine mutation off the async workers (a friend import reads the store once per
+/// friend), then waits until what it wrote is durable, so that an answered change survives a
+/// crash.
 async fn mutate<R: Send + 'static>(
     api: &Api,
-    f: impl FnOnce(&mut super::hub::ServerEngine) -> ApiResult<R> + Send + 'static,
+    f: impl FnOnce(&ServerEngine, &std::sync::Mutex<()>) -> ApiResult<R> + Send + 'static,
 ) -> ApiResult<R> {
     let hub = api.hub.clone();
-    tokio::task::spawn_blocking(move || hub.with_engine(f))
+    let settings = api.settings.clone();
+    let result = tokio::task::spawn_blocking(move || f(&hub.engine, &settings))
         .await
         .unwrap_or_else(|e| {
             tracing::error!(error = %e, "an admin request failed inside the engine");
@@ -345,7 +407,9 @@ async fn mutate<R: Send + 'static>(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "the request failed inside the server; see its log",
             ))
-        })
+        });
+    api.hub.durable().await;
+    result
 }
 
 async fn put_app(
@@ -362,7 +426,8 @@ async fn put_app(
         )));
     }
     let answer = settings.clone();
-    let created = mutate(&api, move |engine| {
+    let created = mutate(&api, move |engine, settings_lock| {
+        let _settings = settings_lock.lock().unwrap_or_else(|e| e.into_inner());
         let existed = engine.app_settings(id).is_some();
         engine.put_app(settings)?;
         Ok(!existed)
@@ -409,8 +474,9 @@ async fn patch_app(
             "the body must be a JSON object of the settings to change",
         ));
     }
-    let settings = mutate(&api, move |engine| {
+    let settings = mutate(&api, move |engine, settings_lock| {
         // Read, merge and write under one lock, so that concurrent patches do not undo each other.
+        let _settings = settings_lock.lock().unwrap_or_else(|e| e.into_inner());
         let current = engine
             .app_settings(id)
             .ok_or_else(|| ApiError::no_app(id))?;
@@ -478,11 +544,11 @@ async fn change_friends(
     path: Result<Path<String>, PathRejection>,
     body: Result<Bytes, BytesRejection>,
     count_key: &str,
-    change: fn(&mut ServerEngine, u32, &str, &[String]) -> Result<usize, EngineError>,
+    change: fn(&ServerEngine, u32, &str, &[String]) -> Result<usize, EngineError>,
 ) -> ApiResult<Json<Value>> {
     let id = app_id(&path.map_err(path_error)?.0)?;
     let body = friends_body(body)?;
-    let changed = mutate(&api, move |engine| {
+    let changed = mutate(&api, move |engine, _| {
         Ok(change(engine, id, &body.from, &body.to)?)
     })
     .await?;
@@ -493,11 +559,11 @@ async fn change_friends(
 
 fn friends_answer(api: &Api, id: u32, user: &str) -> ApiResult<Json<Value>> {
     check_user_id(user).map_err(ApiError::invalid)?;
-    let hub = api.hub.lock();
-    if hub.engine.app_settings(id).is_none() {
+    let engine = &api.hub.engine;
+    if engine.app_settings(id).is_none() {
         return Err(ApiError::no_app(id));
     }
-    let friends = hub.engine.friends_of(&UserKey::new(id, user));
+    let friends = engine.friends_of(&UserKey::new(id, user));
     Ok(Json(
         json!({"ActionStatus": "OK", "ErrorInfo": "", "ErrorCode": 0, "Friends": friends}),
     ))
@@ -608,8 +674,7 @@ async fn query_online_status(
         1 => true,
         n => return invalid(format!("IsNeedDetail must be 0 or 1, not {n}")),
     };
-    let hub = api.hub.lock();
-    let engine = &hub.engine;
+    let engine = &api.hub.engine;
     if engine.app_settings(id).is_none() {
         return Err(ApiError::no_app(id));
     }
@@ -646,7 +711,7 @@ async fn query_online_status(
                 .collect()
         });
         answer.query_result.push(QueryResult {
-            to_account: key.user,
+            to_account: key.user.to_string(),
             status,
             detail,
         });

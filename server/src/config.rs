@@ -1,6 +1,7 @@
 //! The server's TOML configuration.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -32,6 +33,56 @@ pub struct Config {
     /// Apps, each in an `[[app]]` table. With none, the embedded default app is created.
     #[serde(default, rename = "app")]
     pub apps: Vec<AppSettings>,
+    /// How much the server lets each client hold of it: connections, queues, timeouts.
+    #[serde(default)]
+    pub limits: Limits,
+}
+
+/// Connection hygiene and bounded delivery, in the `[limits]` table. Every field has a default
+/// that leaves well-behaved clients alone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Connections the kernel queues for the SDK listener before they are accepted.
+    pub listen_backlog: u32,
+    /// Connections from one IP address that have not logged in yet; more are closed at once.
+    pub max_unauthenticated_per_ip: u32,
+    /// Bytes waiting in one connection's outbox before it is closed as a slow consumer (a
+    /// single reply, such as a large login snapshot, may be larger).
+    pub outbox_max_bytes: usize,
+    /// Replies and distinct users' pushes waiting in one outbox before it is closed.
+    pub outbox_max_entries: usize,
+    /// How long a write to a client may make no progress before the connection is closed (its
+    /// device OFFLINE). Default: the app's heartbeat timeout (before login, the login deadline).
+    #[serde(with = "humantime_serde")]
+    pub write_stall_timeout: Option<Duration>,
+    /// Heartbeats one connection may send per second, sustained; more are refused with 7008
+    /// without reaching the engine. (Other requests are limited per user by the engine.)
+    pub heartbeats_per_second: u32,
+    /// Heartbeats one connection may send in a burst.
+    pub heartbeat_burst: u32,
+    /// Open connections to the admin API; more are closed at once.
+    pub admin_max_connections: usize,
+    /// How long the admin API waits for a request's headers, and for the next request on a
+    /// kept-alive connection.
+    #[serde(with = "humantime_serde")]
+    pub admin_header_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            listen_backlog: 4096,
+            max_unauthenticated_per_ip: 256,
+            outbox_max_bytes: 512 * 1024,
+            outbox_max_entries: 8192,
+            write_stall_timeout: None,
+            heartbeats_per_second: 1,
+            heartbeat_burst: 10,
+            admin_max_connections: 64,
+            admin_header_timeout: Duration::from_secs(10),
+        }
+    }
 }
 
 fn default_listen() -> String {
@@ -49,6 +100,7 @@ impl Default for Config {
             admin_token: None,
             data_dir: None,
             apps: Vec::new(),
+            limits: Limits::default(),
         }
     }
 }
@@ -64,6 +116,19 @@ impl Config {
     /// Parses and checks a configuration.
     pub fn from_toml(text: &str) -> Result<Config, String> {
         let config: Config = toml::from_str(text).map_err(|e| e.to_string())?;
+        let limits = &config.limits;
+        if limits.listen_backlog == 0
+            || limits.max_unauthenticated_per_ip == 0
+            || limits.outbox_max_bytes == 0
+            || limits.outbox_max_entries == 0
+            || limits.heartbeats_per_second == 0
+            || limits.heartbeat_burst == 0
+            || limits.admin_max_connections == 0
+            || limits.admin_header_timeout.is_zero()
+            || limits.write_stall_timeout.is_some_and(|t| t.is_zero())
+        {
+            return Err("every [limits] value must be above zero".into());
+        }
         let mut seen = std::collections::HashSet::new();
         for app in &config.apps {
             app.validate().map_err(|e| e.desc)?;
@@ -108,7 +173,20 @@ mod tests {
         assert_eq!(config.listen, "127.0.0.1:9000");
         assert_eq!(config.admin_listen, DEFAULT_ADMIN_LISTEN);
         assert_eq!(config.apps.len(), 1);
+        assert_eq!(config.limits, Limits::default());
         assert!(Config::from_toml("lisen = 1").is_err());
+        let config = Config::from_toml(
+            "[limits]\nlisten_backlog = 16\nwrite_stall_timeout = \"5s\"\noutbox_max_bytes = 4096",
+        )
+        .unwrap();
+        assert_eq!(config.limits.listen_backlog, 16);
+        assert_eq!(
+            config.limits.write_stall_timeout,
+            Some(Duration::from_secs(5))
+        );
+        assert_eq!(config.limits.outbox_max_entries, 8192);
+        assert!(Config::from_toml("[limits]\nheartbeat_burst = 0").is_err());
+        assert!(Config::from_toml("[limits]\nbacklog = 1").is_err());
         assert!(Config::from_toml("[[app]]\nsdk_app_id = 0\nsecret_key = \"k\"").is_err());
     }
 }

@@ -1,118 +1,181 @@
-//! One task pair per connection: a reader that turns requests into engine calls, and a writer
-//! that sends replies and pushes, coalescing bursts of pushes into one frame (N5).
+//! One connection: a reader that turns requests into engine calls, and a writer that sends what
+//! the connection's [`Outbox`] holds.
+//!
+//! Hygiene: the first frame must be `hello`, said once; before login only one `login` may
+//! follow, and anything else (or a failed login) is answered and closed. The login deadline is
+//! the engine's and counts from the accept, whatever arrives meanwhile. Every connection has a
+//! heartbeat budget (a token bucket); heartbeats beyond it are refused with 7008 without reaching
+//! the engine (other requests are limited per user, by the engine). A write that makes no progress for the stall timeout closes the connection, so
+//! no writer blocks forever on a client that does not read.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use indexmap::IndexMap;
-use tokio::io::{AsyncWriteExt, BufWriter};
+use tokio::io::AsyncWriteExt;
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::TcpStream;
-use tokio::sync::{mpsc, oneshot};
 
-use super::hub::{now_ms, EncodedStatus, Hub, HubInner, Outbound};
-use crate::codes;
-use crate::engine::{CloseReason, ConnId, EngineError, Login};
-use crate::wire;
 use imstatus_protocol::{
-    decode_request, encode, read_frame, write_frame, FrameError, Request, ServerMessage,
-    MAX_REQUEST_FRAME_LEN, PROTOCOL_VERSION,
+    decode_request, encode, read_frame, FrameError, Request, ServerMessage, MAX_REQUEST_FRAME_LEN,
+    PROTOCOL_VERSION,
 };
 
-/// Bytes buffered per connection before a write to the socket.
-const WRITE_BUFFER: usize = 1024;
+use crate::codes;
+use crate::config::Limits;
+use crate::engine::{ConnId, EngineError, Login, LOGIN_TIMEOUT};
+use crate::hub::{now_ms, Hub};
+use crate::outbox::{End, Outbox, Taken};
+use crate::wire;
 
-/// Serves one accepted connection until it closes.
-pub async fn serve(hub: Arc<Hub>, conn: ConnId, stream: TcpStream) {
+/// What a connection may do next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Accepted: `hello` must come first.
+    New,
+    /// Greeted, not logged in: one `login` may come.
+    Greeted,
+    /// Logged in (and, after a logout, back to `Greeted`).
+    LoggedIn,
+}
+
+/// Serves one accepted connection until it closes. `unauthenticated` is held until the
+/// connection logs in (it counts against its address's cap until then).
+pub async fn serve<P: Send + 'static>(
+    hub: Arc<Hub>,
+    conn: ConnId,
+    stream: TcpStream,
+    limits: Arc<Limits>,
+    unauthenticated: P,
+) {
     let _ = stream.set_nodelay(true);
     let peer = stream.peer_addr().ok();
     let (mut reader, writer) = stream.into_split();
-    let (outbox, inbox) = mpsc::unbounded_channel();
-    let (writer_done_tx, mut writer_done) = oneshot::channel();
-    hub.lock().open(conn, outbox, now_ms());
-    let writer_task = tokio::spawn(async move {
-        write_loop(writer, inbox).await;
-        let _ = writer_done_tx.send(());
-    });
+    let outbox = hub.open(conn, now_ms());
+    let stall_ms = Arc::new(AtomicU64::new(
+        limits
+            .write_stall_timeout
+            .map_or(LOGIN_TIMEOUT, |t| t.as_millis() as u64),
+    ));
+    let mut writer_task = tokio::spawn(write_loop(writer, outbox.clone(), stall_ms.clone()));
     tracing::debug!(conn, ?peer, "connection opened");
 
-    let mut greeted = false;
+    let mut unauthenticated = Some(unauthenticated);
+    let mut phase = Phase::New;
+    let mut heartbeats = Budget::new(limits.heartbeats_per_second, limits.heartbeat_burst);
     let reason = loop {
         let frame = tokio::select! {
             frame = read_frame(&mut reader, MAX_REQUEST_FRAME_LEN) => frame,
-            _ = &mut writer_done => break "closed by the server".to_string(),
+            _ = &mut writer_task => break "closed by the server".to_string(),
         };
         let bytes = match frame {
             Ok(bytes) => bytes,
             Err(FrameError::Closed) => break "closed by the peer".to_string(),
-            Err(e) => {
-                refuse(&hub, conn, codes::ERR_INVALID_PARAMETERS, &e.to_string());
-                break e.to_string();
-            }
+            Err(e) => break refuse(&outbox, codes::ERR_INVALID_PARAMETERS, &e.to_string()),
         };
         let frame = match decode_request(&bytes) {
             Ok(frame) => frame,
-            Err(why) => {
-                refuse(&hub, conn, codes::ERR_INVALID_PARAMETERS, &why);
-                break why;
-            }
+            Err(why) => break refuse(&outbox, codes::ERR_INVALID_PARAMETERS, &why),
         };
-        if !greeted {
-            match frame.request {
-                Request::Hello { version } if version == PROTOCOL_VERSION => {
-                    greeted = true;
-                    let reply = ServerMessage::Ok {
-                        id: frame.id,
-                        statuses: Vec::new(),
-                        protocol_version: Some(PROTOCOL_VERSION),
-                        server_time_ms: None,
-                    };
-                    hub.lock().send(conn, encode(&reply));
-                    continue;
-                }
-                Request::Hello { version } => {
-                    let why = format!(
-                        "protocol version {version} is not supported; this server speaks {PROTOCOL_VERSION}"
-                    );
-                    refuse(&hub, conn, codes::ERR_SDK_INVALID_OPERATION, &why);
-                    break why;
-                }
-                _ => {
-                    let why = "the first frame must be a hello";
-                    refuse(&hub, conn, codes::ERR_SDK_INVALID_OPERATION, why);
-                    break why.to_string();
+        let allowed = match (phase, &frame.request) {
+            (Phase::New, Request::Hello { version }) if *version == PROTOCOL_VERSION => Ok(()),
+            (Phase::New, Request::Hello { version }) => Err((
+                codes::ERR_SDK_INVALID_OPERATION,
+                format!(
+                    "protocol version {version} is not supported; this server speaks {PROTOCOL_VERSION}"
+                ),
+            )),
+            (Phase::New, _) => Err((
+                codes::ERR_SDK_INVALID_OPERATION,
+                "the first frame must be a hello".to_string(),
+            )),
+            (_, Request::Hello { .. }) => Err((
+                codes::ERR_SDK_INVALID_OPERATION,
+                "hello was already said on this connection".to_string(),
+            )),
+            (Phase::Greeted, Request::Login { .. }) | (Phase::LoggedIn, _) => Ok(()),
+            (Phase::Greeted, _) => Err((
+                codes::ERR_SDK_NOT_LOGGED_IN,
+                "this connection is not logged in: only a login may come now".to_string(),
+            )),
+        };
+        if let Err((code, why)) = allowed {
+            break refuse_request(&outbox, frame.id, code, &why);
+        }
+        if matches!(frame.request, Request::Heartbeat) && !heartbeats.take() {
+            let refusal = ServerMessage::Error {
+                id: frame.id,
+                code: codes::ERR_SDK_COMM_API_CALL_FREQUENCY_LIMIT,
+                desc: format!(
+                    "more than {} heartbeats per second on this connection; slow down",
+                    limits.heartbeats_per_second
+                ),
+            };
+            outbox.send(&encode(&refusal));
+            continue;
+        }
+        let slot = outbox.reserve();
+        let is_login = matches!(frame.request, Request::Login { .. });
+        let is_logout = matches!(frame.request, Request::Logout);
+        let reply = handle(&hub, conn, frame.id, frame.request).await;
+        let failed = matches!(reply, ServerMessage::Error { .. });
+        outbox.fill(slot, &encode(&reply));
+        match phase {
+            Phase::New => phase = Phase::Greeted,
+            Phase::Greeted if failed => break "a login failed".to_string(),
+            Phase::Greeted => {
+                phase = Phase::LoggedIn;
+                unauthenticated = None;
+                if limits.write_stall_timeout.is_none() {
+                    if let Some(app) = hub
+                        .engine
+                        .session_user(conn)
+                        .and_then(|k| hub.engine.app_settings(k.app))
+                    {
+                        stall_ms.store(app.heartbeat_timeout.as_millis() as u64, Ordering::Relaxed);
+                    }
                 }
             }
+            Phase::LoggedIn if is_logout && !failed => phase = Phase::Greeted,
+            Phase::LoggedIn if is_login && failed => {}
+            Phase::LoggedIn => {}
         }
-        let mut hub_inner = hub.lock();
-        let reply = handle(&mut hub_inner, conn, frame.id, frame.request);
-        hub_inner.send(conn, encode(&reply));
-        hub_inner.flush();
     };
     tracing::debug!(conn, ?peer, %reason, "connection closing");
-    hub.lock().closed(conn, now_ms());
-    // The writer ends once the hub dropped the outbox and everything queued is written.
+    drop(unauthenticated);
+    hub.closed(conn, now_ms());
+    // The writer ends once everything queued is written (or it stalls).
     let _ = writer_task.await;
 }
 
-/// Answers a bad frame and closes only this connection (B2).
-fn refuse(hub: &Hub, conn: ConnId, code: i32, desc: &str) {
-    tracing::info!(conn, code, desc, "refusing connection");
+/// Answers a bad frame with id 0 and closes only this connection (B2). Answers why.
+fn refuse(outbox: &Outbox, code: i32, desc: &str) -> String {
+    refuse_request(outbox, 0, code, desc)
+}
+
+/// Answers a request that ends the connection. Answers why.
+fn refuse_request(outbox: &Outbox, id: u64, code: i32, desc: &str) -> String {
+    tracing::info!(code, desc, "refusing connection");
     let message = ServerMessage::Error {
-        id: 0,
+        id,
         code,
         desc: desc.to_string(),
     };
-    hub.lock().send(conn, encode(&message));
+    outbox.send(&encode(&message));
+    desc.to_string()
 }
 
-/// Runs one request against the engine and builds the reply.
-fn handle(hub: &mut HubInner, conn: ConnId, id: u64, request: Request) -> ServerMessage {
+/// Runs one request against the engine and builds the reply. A login is answered once what
+/// it wrote is durable, so that no acknowledged login is lost to a crash.
+async fn handle(hub: &Hub, conn: ConnId, id: u64, request: Request) -> ServerMessage {
     let now = now_ms();
-    let engine = &mut hub.engine;
+    let engine = &hub.engine;
     engine.touch(conn, now);
-    // Login and heartbeat replies carry the server's clock (V2TIM GetServerTime).
+    // Hello, login and heartbeat replies carry the server's clock (V2TIM GetServerTime).
     let server_time_ms =
         matches!(request, Request::Login { .. } | Request::Heartbeat).then_some(now);
+    let protocol_version = matches!(request, Request::Hello { .. }).then_some(PROTOCOL_VERSION);
+    let is_login = matches!(request, Request::Login { .. });
     let result = match request {
         Request::Hello { .. } | Request::Heartbeat => Ok(Vec::new()),
         Request::Login {
@@ -141,133 +204,120 @@ fn handle(hub: &mut HubInner, conn: ConnId, id: u64, request: Request) -> Server
             .unsubscribe(conn, user_ids.as_deref(), now)
             .map(|()| Vec::new()),
     };
+    if is_login && result.is_ok() {
+        hub.durable().await;
+    }
     match result {
         Ok(statuses) => ServerMessage::Ok {
             id,
             statuses: statuses.iter().map(wire::status).collect(),
-            protocol_version: None,
+            protocol_version,
             server_time_ms,
         },
         Err(EngineError { code, desc }) => ServerMessage::Error { id, code, desc },
     }
 }
 
-/// Writes everything queued for the connection. Pushes that are already waiting are merged into
-/// one frame, keeping only the latest status per user (N5), and never move ahead of a reply.
-async fn write_loop(writer: OwnedWriteHalf, mut inbox: mpsc::UnboundedReceiver<Outbound>) {
-    // Benchmark (docs/benchmarks.md): the default 8 KiB buffer was most of an idle
-    // connection's memory; pushes and replies are a few hundred bytes, and a larger frame (a
-    // login snapshot) is written past the buffer anyway.
-    let mut writer = BufWriter::with_capacity(WRITE_BUFFER, writer);
-    let mut pending: IndexMap<Arc<str>, Arc<EncodedStatus>> = IndexMap::new();
-    let mut close = None;
-    'outer: while let Some(first) = inbox.recv().await {
-        let mut next = Some(first);
-        while let Some(item) = next.take() {
-            match item {
-                Outbound::Status(status) => {
-                    // An existing key keeps its place and takes the newer status (N5).
-                    pending.insert(status.user_id.clone(), status);
-                }
-                Outbound::Frame(frame) => {
-                    if flush_statuses(&mut writer, &mut pending).await.is_err()
-                        || write_frame(&mut writer, &frame).await.is_err()
-                    {
-                        break 'outer;
-                    }
-                }
-                Outbound::Close(reason) => {
-                    close = Some(reason);
-                    break;
+/// Writes what the outbox holds until it ends. Each write must make progress within the
+/// stall timeout (read at every write: it becomes the app's heartbeat timeout at login).
+async fn write_loop(mut writer: OwnedWriteHalf, outbox: Arc<Outbox>, stall_ms: Arc<AtomicU64>) {
+    loop {
+        let stall = Duration::from_millis(stall_ms.load(Ordering::Relaxed));
+        match outbox.take().await {
+            Taken::Bytes(bytes) => {
+                if let Err(why) = write_all(&mut writer, &bytes, stall).await {
+                    tracing::info!(why, "closing a connection whose writes do not progress");
+                    outbox.end(End::Overflow);
+                    return;
                 }
             }
-            next = inbox.try_recv().ok();
-        }
-        if flush_statuses(&mut writer, &mut pending).await.is_err() || writer.flush().await.is_err()
-        {
-            break;
-        }
-        if close.is_some() {
-            break;
+            Taken::End(bytes, end) => {
+                let last = match end {
+                    End::Close(crate::engine::CloseReason::Kicked) => {
+                        Some(encode(&ServerMessage::Kicked))
+                    }
+                    End::Close(crate::engine::CloseReason::UserSigExpired) => {
+                        Some(encode(&ServerMessage::UserSigExpired))
+                    }
+                    End::Overflow => {
+                        tracing::info!("closing a slow consumer: its outbox outgrew its limits");
+                        return;
+                    }
+                    End::Close(_) | End::Done => None,
+                };
+                let mut bytes = bytes;
+                if let Some(last) = last {
+                    bytes.extend_from_slice(&(last.len() as u32).to_be_bytes());
+                    bytes.extend_from_slice(&last);
+                }
+                if write_all(&mut writer, &bytes, stall).await.is_ok() {
+                    let _ = tokio::time::timeout(stall, writer.shutdown()).await;
+                }
+                return;
+            }
         }
     }
-    if let Some(reason) = close {
-        let message = match reason {
-            CloseReason::Kicked => Some(ServerMessage::Kicked),
-            CloseReason::UserSigExpired => Some(ServerMessage::UserSigExpired),
-            CloseReason::TimedOut | CloseReason::Replaced => None,
-        };
-        if let Some(message) = message {
-            let _ = write_frame(&mut writer, &encode(&message)).await;
-        }
-    }
-    let _ = writer.flush().await;
-    let _ = writer.shutdown().await;
 }
 
-async fn flush_statuses(
-    writer: &mut BufWriter<OwnedWriteHalf>,
-    pending: &mut IndexMap<Arc<str>, Arc<EncodedStatus>>,
-) -> std::io::Result<()> {
-    if pending.is_empty() {
-        return Ok(());
+/// Writes all of `bytes`, failing when one write makes no progress within `stall`.
+async fn write_all(
+    writer: &mut OwnedWriteHalf,
+    mut bytes: &[u8],
+    stall: Duration,
+) -> Result<(), &'static str> {
+    while !bytes.is_empty() {
+        match tokio::time::timeout(stall, writer.write(bytes)).await {
+            Err(_) => return Err("no write progress within the stall timeout"),
+            Ok(Err(_)) | Ok(Ok(0)) => return Err("the socket is closed"),
+            Ok(Ok(n)) => bytes = &bytes[n..],
+        }
     }
-    write_frame(writer, &status_changed_frame(pending)).await
+    Ok(())
 }
 
-/// The bytes of `encode(&ServerMessage::StatusChanged { statuses })`, joined from statuses that
-/// were each encoded once for all their receivers. Empties `pending`.
-fn status_changed_frame(pending: &mut IndexMap<Arc<str>, Arc<EncodedStatus>>) -> Vec<u8> {
-    const HEAD: &[u8] = br#"{"type":"status_changed","statuses":["#;
-    const TAIL: &[u8] = b"]}";
-    let body: usize = pending.values().map(|s| s.json.len() + 1).sum();
-    let mut frame = Vec::with_capacity(HEAD.len() + body + TAIL.len());
-    frame.extend_from_slice(HEAD);
-    for (i, (_, status)) in pending.drain(..).enumerate() {
-        if i > 0 {
-            frame.push(b',');
+/// A connection's heartbeat budget: `rate` per second sustained, `burst` at once.
+struct Budget {
+    tokens: f64,
+    rate: f64,
+    burst: f64,
+    at: Instant,
+}
+
+impl Budget {
+    fn new(rate: u32, burst: u32) -> Budget {
+        Budget {
+            tokens: f64::from(burst),
+            rate: f64::from(rate),
+            burst: f64::from(burst),
+            at: Instant::now(),
         }
-        frame.extend_from_slice(&status.json);
     }
-    frame.extend_from_slice(TAIL);
-    frame
+
+    fn take(&mut self) -> bool {
+        let now = Instant::now();
+        let earned = now.duration_since(self.at).as_secs_f64() * self.rate;
+        self.tokens = (self.tokens + earned).min(self.burst);
+        self.at = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use imstatus_protocol::WireStatus;
-
-    fn status(user: &str, custom: &str, version: u64) -> WireStatus {
-        WireStatus {
-            user_id: user.into(),
-            status_type: 1,
-            custom_status: custom.into(),
-            online_devices: vec!["Linux".into(), "Web".into()],
-            version,
-        }
-    }
 
     #[test]
-    fn pre_encoded_push_is_byte_identical() {
-        // covers: N5 (coalesced, latest per user, first-seen order)
-        let statuses = [
-            status("bob", "a \"quoted\" é", 5),
-            status("amy", "", 7),
-            status("bob", "later", 6),
-        ];
-        let mut pending: IndexMap<Arc<str>, Arc<EncodedStatus>> = IndexMap::new();
-        for s in &statuses {
-            let e = Arc::new(EncodedStatus {
-                user_id: Arc::from(s.user_id.as_str()),
-                json: encode(s),
-            });
-            pending.insert(e.user_id.clone(), e);
-        }
-        let expected = encode(&ServerMessage::StatusChanged {
-            statuses: vec![statuses[2].clone(), statuses[1].clone()],
-        });
-        assert_eq!(status_changed_frame(&mut pending), expected);
-        assert!(pending.is_empty());
+    fn a_budget_allows_its_burst_then_its_rate() {
+        let mut budget = Budget::new(1, 3);
+        assert!(budget.take() && budget.take() && budget.take());
+        assert!(!budget.take());
+        budget.at -= Duration::from_millis(1100);
+        assert!(budget.take());
+        assert!(!budget.take());
     }
 }

@@ -1,53 +1,24 @@
-//! The engine shared by every connection task, and the outboxes it delivers into.
+//! The engine as the server runs it, and the outboxes it delivers into.
 //!
-//! One lock covers the engine and the outboxes, so deliveries leave in the order the engine made
-//! the changes (N3), and a reply is queued before the pushes its request caused.
+//! There is no lock over all users: the engine locks per user, and delivers a user's changes
+//! into the outboxes of the receiving connections (leaf locks) while it holds that user's lock,
+//! so they arrive in the order made (N3). A reply keeps the place reserved when its request
+//! arrived ([`Outbox::reserve`]), so it leaves before the pushes it caused.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use tokio::sync::mpsc;
-
-use super::bus::Bus;
-use crate::engine::{CloseReason, ConnId, Engine, Millis, Store};
 use imstatus_protocol::encode;
 
+use crate::durable::DurableStore;
+use crate::engine::{
+    CloseReason, ConnId, Engine, Millis, Sharded, Sink, StatusChange, Store, SHARDS,
+};
+use crate::outbox::{EncodedStatus, End, Limits, Outbox};
+
 /// The engine as the server runs it: over whichever store the configuration chose.
-pub type ServerEngine = Engine<Box<dyn Store>>;
-
-/// A changed status, encoded once (as the JSON of one `WireStatus`) and shared by every
-/// connection it goes to. Benchmark profile (docs/benchmarks.md): cloning the `WireStatus` per
-/// receiver and encoding it again in every writer was the hottest user-space path of fan-out.
-#[derive(Debug)]
-pub struct EncodedStatus {
-    /// Whose status it is: the writer keeps only the latest per user (N5).
-    pub user_id: Arc<str>,
-    /// `encode(&WireStatus)`.
-    pub json: Vec<u8>,
-}
-
-/// What a connection's writer task is asked to send.
-#[derive(Debug)]
-pub enum Outbound {
-    /// An encoded frame (a reply).
-    Frame(Vec<u8>),
-    /// A status to push; the writer may coalesce several into one frame (N5).
-    Status(Arc<EncodedStatus>),
-    /// Say why, then close the connection.
-    Close(CloseReason),
-}
-
-/// Engine, bus and outboxes behind one lock.
-pub struct Hub {
-    inner: Mutex<HubInner>,
-}
-
-pub struct HubInner {
-    pub engine: ServerEngine,
-    bus: Box<dyn Bus>,
-    outboxes: HashMap<ConnId, mpsc::UnboundedSender<Outbound>>,
-}
+pub type ServerEngine = Engine<Arc<dyn Store>>;
 
 /// Unix time in milliseconds: the clock the server injects into the engine.
 pub fn now_ms() -> Millis {
@@ -56,86 +27,116 @@ pub fn now_ms() -> Millis {
         .map_or(0, |d| d.as_millis() as Millis)
 }
 
-impl Hub {
-    pub fn new(engine: ServerEngine, bus: Box<dyn Bus>) -> Hub {
-        Hub {
-            inner: Mutex::new(HubInner {
-                engine,
-                bus,
-                outboxes: HashMap::new(),
-            }),
-        }
+/// Every open connection's outbox, sharded by connection: the engine's [`Sink`].
+#[derive(Default)]
+pub struct Outboxes {
+    table: Sharded<HashMap<ConnId, Arc<Outbox>>>,
+}
+
+impl Outboxes {
+    fn shard(&self, conn: ConnId) -> std::sync::MutexGuard<'_, HashMap<ConnId, Arc<Outbox>>> {
+        self.table.lock_for(&conn)
     }
 
-    /// Locks the hub. A panic while it was held leaves the engine as it was at the panic; we keep
-    /// serving rather than take every connection down with it.
-    pub fn lock(&self) -> MutexGuard<'_, HubInner> {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    fn get(&self, conn: ConnId) -> Option<Arc<Outbox>> {
+        self.shard(conn).get(&conn).cloned()
     }
 
-    /// Runs `f` on the engine, then delivers whatever it caused.
-    pub fn with_engine<R>(&self, f: impl FnOnce(&mut ServerEngine) -> R) -> R {
-        let mut inner = self.lock();
-        let result = f(&mut inner.engine);
-        inner.flush();
-        result
+    fn insert(&self, conn: ConnId, outbox: Arc<Outbox>) {
+        self.shard(conn).insert(conn, outbox);
+    }
+
+    fn remove(&self, conn: ConnId) -> Option<Arc<Outbox>> {
+        self.shard(conn).remove(&conn)
+    }
+
+    /// How many connections are open.
+    pub fn count(&self) -> usize {
+        (0..SHARDS).map(|i| self.table.lock(i).len()).sum()
     }
 }
 
-impl HubInner {
-    /// Registers a connection and its outbox.
-    pub fn open(&mut self, conn: ConnId, outbox: mpsc::UnboundedSender<Outbound>, now: Millis) {
-        self.engine.open(conn, now);
-        self.outboxes.insert(conn, outbox);
-    }
-
-    /// Forgets a connection that is gone (D1), and delivers what that caused.
-    pub fn closed(&mut self, conn: ConnId, now: Millis) {
-        self.outboxes.remove(&conn);
-        self.engine.close(conn, now);
-        self.flush();
-    }
-
-    /// Queues a frame for one connection.
-    pub fn send(&self, conn: ConnId, frame: Vec<u8>) {
-        if let Some(outbox) = self.outboxes.get(&conn) {
-            // A closed outbox means the writer has ended; the reader will report the close.
-            let _ = outbox.send(Outbound::Frame(frame));
+impl Sink for Outboxes {
+    fn changed(&self, change: &StatusChange, to: &[ConnId]) {
+        if to.is_empty() {
+            return;
         }
-    }
-
-    /// Publishes the engine's changes, delivers what the bus brings to local watchers, and
-    /// closes the connections the engine ended.
-    pub fn flush(&mut self) {
-        let effects = self.engine.take_effects();
-        for change in effects.changes {
-            self.bus.publish(change);
-        }
-        for change in self.bus.receive() {
-            let conns = self.engine.route(&change);
-            if conns.is_empty() {
-                continue;
-            }
-            let wire = crate::wire::status(&change.status);
-            let encoded = Arc::new(EncodedStatus {
-                user_id: Arc::from(wire.user_id.as_str()),
-                json: encode(&wire),
-            });
-            for conn in conns {
-                if let Some(outbox) = self.outboxes.get(&conn) {
-                    let _ = outbox.send(Outbound::Status(encoded.clone()));
+        let wire = crate::wire::status(&change.status);
+        let encoded = Arc::new(EncodedStatus {
+            user_id: Arc::from(wire.user_id.as_str()),
+            json: encode(&wire),
+        });
+        for &conn in to {
+            if let Some(outbox) = self.get(conn) {
+                if !outbox.push(&encoded) {
+                    tracing::info!(conn, "closing a slow consumer: its outbox is full");
                 }
             }
         }
-        for close in effects.closes {
-            if let Some(outbox) = self.outboxes.remove(&close.conn) {
-                let _ = outbox.send(Outbound::Close(close.reason));
+    }
+
+    fn close(&self, conn: ConnId, reason: CloseReason) {
+        if let Some(outbox) = self.get(conn) {
+            outbox.end(End::Close(reason));
+        }
+    }
+}
+
+/// The engine, the outboxes it delivers into, and the store to wait on for durability.
+pub struct Hub {
+    pub engine: ServerEngine,
+    outboxes: Arc<Outboxes>,
+    durable: Option<Arc<DurableStore>>,
+    limits: Limits,
+}
+
+impl Hub {
+    /// A hub over `store` (and, when it is the durable store, able to wait for it).
+    pub fn new(
+        store: Arc<dyn Store>,
+        durable: Option<Arc<DurableStore>>,
+        epoch: u32,
+        limits: Limits,
+    ) -> Hub {
+        let outboxes = Arc::new(Outboxes::default());
+        let engine = Engine::with_sink(store, epoch, now_ms(), outboxes.clone());
+        Hub {
+            engine,
+            outboxes,
+            durable,
+            limits,
+        }
+    }
+
+    /// Registers a new connection and answers its outbox.
+    pub fn open(&self, conn: ConnId, now: Millis) -> Arc<Outbox> {
+        let outbox = Arc::new(Outbox::new(self.limits));
+        self.outboxes.insert(conn, outbox.clone());
+        self.engine.open(conn, now);
+        outbox
+    }
+
+    /// Forgets a connection that is gone (D1); its writer finishes what is queued.
+    pub fn closed(&self, conn: ConnId, now: Millis) {
+        if let Some(outbox) = self.outboxes.remove(conn) {
+            outbox.end(End::Done);
+        }
+        self.engine.close(conn, now);
+    }
+
+    /// Completes once everything the engine wrote so far is on disk (at once without a data
+    /// directory).
+    pub fn durable(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let flushed = self.durable.as_ref().map(|d| d.flushed());
+        async move {
+            if let Some(flushed) = flushed {
+                flushed.await;
             }
         }
     }
 
     /// How many connections are open on this node.
     pub fn connection_count(&self) -> usize {
-        self.outboxes.len()
+        self.outboxes.count()
     }
 }

@@ -4,13 +4,14 @@
 //! should. Clients speak the `imstatus-protocol` wire format; [`wire`] translates at the edge.
 
 mod admin;
-mod bus;
 mod config;
 mod connection;
 mod durable;
 pub mod engine;
 mod hub;
+mod outbox;
 pub mod testing;
+mod unauthenticated;
 pub mod usersig;
 pub mod wire;
 
@@ -20,16 +21,19 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-pub use bus::{Bus, LocalBus};
-pub use config::{Config, DEFAULT_ADMIN_LISTEN, DEFAULT_LISTEN, DEFAULT_SDK_APP_ID};
+pub use config::{Config, Limits, DEFAULT_ADMIN_LISTEN, DEFAULT_LISTEN, DEFAULT_SDK_APP_ID};
 pub use durable::DurableStore;
 pub use hub::{now_ms, Hub, ServerEngine};
 
-use crate::engine::{AppSettings, Engine, MemoryStore, Store};
+use crate::engine::{AppSettings, MemoryStore, Store};
+use unauthenticated::Unauthenticated;
+
+/// Users kept from earlier runs loaded per tick after a start (10 ticks a second).
+const RECOVERY_SLICE: usize = 2000;
 
 /// How often the engine's deadlines (D2, L5, S7, UserSig expiry) are applied.
 const TICK_INTERVAL: Duration = Duration::from_millis(100);
@@ -144,13 +148,20 @@ pub async fn run(
     shutdown: impl std::future::Future<Output = ()>,
     ready: impl FnOnce(&Started),
 ) -> Result<(), String> {
-    let (store, epoch) = open_store(&config)?;
-    let mut engine = Engine::new(store, epoch, now_ms());
-    let default_app = configure_apps(&mut engine, &config)?;
-    let hub = Arc::new(Hub::new(engine, Box::<LocalBus>::default()));
+    let (store, durable, epoch) = open_store(&config)?;
+    let limits = Arc::new(config.limits.clone());
+    let hub = Arc::new(Hub::new(
+        store,
+        durable,
+        epoch,
+        outbox::Limits {
+            max_bytes: limits.outbox_max_bytes,
+            max_entries: limits.outbox_max_entries,
+        },
+    ));
+    let default_app = configure_apps(&hub.engine, &config)?;
 
-    let listener = TcpListener::bind(&config.listen)
-        .await
+    let listener = listen(&config.listen, limits.listen_backlog)
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let admin_token = config
@@ -182,10 +193,12 @@ pub async fn run(
             listener,
             hub.clone(),
             admin_token,
+            limits.clone(),
             wait_for(stop_rx.clone()),
         ));
     }
     tasks.spawn(tick_loop(hub.clone(), stop_rx.clone()));
+    let unauthenticated = Unauthenticated::new(limits.max_unauthenticated_per_ip);
     let mut connections = JoinSet::new();
     let mut next_conn: u64 = 1;
     tokio::pin!(shutdown);
@@ -193,15 +206,20 @@ pub async fn run(
         tokio::select! {
             _ = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => {
+                Ok((stream, peer)) => {
+                    let Some(permit) = unauthenticated.admit(peer.ip()) else {
+                        tracing::info!(%peer, "refusing a connection: too many from this address have not logged in");
+                        continue;
+                    };
                     let conn = next_conn;
                     next_conn += 1;
                     let stop = stop_rx.clone();
                     let hub = hub.clone();
+                    let limits = limits.clone();
                     connections.spawn(async move {
                         tokio::select! {
-                            _ = connection::serve(hub.clone(), conn, stream) => {}
-                            _ = wait_for(stop) => hub.lock().closed(conn, now_ms()),
+                            _ = connection::serve(hub.clone(), conn, stream, limits, permit) => {}
+                            _ = wait_for(stop) => hub.closed(conn, now_ms()),
                         }
                     });
                 }
@@ -219,7 +237,27 @@ pub async fn run(
     let _ = stop_tx.send(true);
     while connections.join_next().await.is_some() {}
     while tasks.join_next().await.is_some() {}
+    hub.durable().await;
     Ok(())
+}
+
+/// A listener on `addr` with room for `backlog` connections not yet accepted.
+fn listen(addr: &str, backlog: u32) -> std::io::Result<TcpListener> {
+    let mut last = None;
+    for addr in std::net::ToSocketAddrs::to_socket_addrs(addr)? {
+        let socket = match addr {
+            SocketAddr::V4(_) => TcpSocket::new_v4()?,
+            SocketAddr::V6(_) => TcpSocket::new_v6()?,
+        };
+        // A restarted server takes its port back at once, as std's listeners do on Unix.
+        #[cfg(unix)]
+        socket.set_reuseaddr(true)?;
+        match socket.bind(addr).and_then(|()| socket.listen(backlog)) {
+            Ok(listener) => return Ok(listener),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| std::io::Error::other("the address resolves to nothing")))
 }
 
 async fn tick_loop(hub: Arc<Hub>, stop: watch::Receiver<bool>) {
@@ -227,30 +265,39 @@ async fn tick_loop(hub: Arc<Hub>, stop: watch::Receiver<bool>) {
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let stopped = wait_for(stop);
     tokio::pin!(stopped);
+    let mut recovering = true;
     loop {
         tokio::select! {
             _ = &mut stopped => return,
-            _ = interval.tick() => hub.with_engine(|engine| engine.tick(now_ms())),
+            _ = interval.tick() => {
+                hub.engine.tick(now_ms());
+                // After a start, bring back the users kept from earlier runs a slice at a
+                // time, so their deadlines come due without the start waiting for them.
+                if recovering {
+                    recovering = hub.engine.recover_some(RECOVERY_SLICE);
+                }
+            }
         }
     }
 }
 
-fn open_store(config: &Config) -> Result<(Box<dyn Store>, u32), String> {
+/// The store the configuration asks for, the durable one again to wait on, and the boot epoch.
+type Opened = (Arc<dyn Store>, Option<Arc<DurableStore>>, u32);
+
+fn open_store(config: &Config) -> Result<Opened, String> {
     match &config.data_dir {
         Some(dir) => {
             let (store, epoch) = DurableStore::open(dir)?;
-            Ok((Box::new(store), epoch))
+            let store = Arc::new(store);
+            Ok((store.clone(), Some(store), epoch))
         }
-        None => Ok((Box::new(MemoryStore::new()), 1)),
+        None => Ok((Arc::new(MemoryStore::new()), None, 1)),
     }
 }
 
 /// Applies the configured apps (the file wins over settings kept from an earlier run), or the
 /// embedded default app when none is configured. Answers the default app when it was used.
-fn configure_apps(
-    engine: &mut ServerEngine,
-    config: &Config,
-) -> Result<Option<AppSettings>, String> {
+fn configure_apps(engine: &ServerEngine, config: &Config) -> Result<Option<AppSettings>, String> {
     if config.apps.is_empty() {
         let app = match engine.app_settings(DEFAULT_SDK_APP_ID) {
             Some(kept) => kept,

@@ -18,11 +18,13 @@ pub const APP: u32 = 1_400_000_123;
 /// The secret key of the test app.
 pub const KEY: &str = "test-secret-key";
 
-/// An Ultimate app with both switches on and a short heartbeat timeout.
+/// An Ultimate app with both switches on. Tests drive status changes much faster than a
+/// person does, so its abuse cap on setSelfStatus is lifted (tests of the cap set their own).
 pub fn app() -> AppSettings {
     let mut app = AppSettings::new(APP, KEY);
     app.status_enabled = true;
     app.friend_status_notify = true;
+    app.set_status_rate.calls = 1_000_000;
     app
 }
 
@@ -77,6 +79,7 @@ fn spawn_on(listen: &str, data_dir: &Path, apps: Vec<AppSettings>) -> ServerHand
         admin_token: Some("admin-token".into()),
         data_dir: Some(data_dir.to_path_buf()),
         apps,
+        limits: Default::default(),
     })
     .expect("server starts")
 }

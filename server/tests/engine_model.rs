@@ -257,6 +257,9 @@ impl MUser {
 #[derive(Debug, Clone)]
 struct MConn {
     last_seen: Millis,
+    /// When the connection opened or last logged out: it must log in within LOGIN_TIMEOUT of
+    /// this, whatever it sends meanwhile.
+    login_window: Millis,
     /// (user, device)
     session: Option<(String, String)>,
     sig_expires_at: Millis,
@@ -450,6 +453,7 @@ impl Model {
             } => {
                 self.conns.entry(*conn).or_insert(MConn {
                     last_seen: now,
+                    login_window: now,
                     session: None,
                     sig_expires_at: Millis::MAX,
                 });
@@ -655,7 +659,9 @@ impl Model {
 
     fn logout(&mut self, conn: ConnId, now: Millis) -> Result<(), i32> {
         let (user, device) = self.session(conn)?;
-        self.conns.get_mut(&conn).unwrap().session = None;
+        let c = self.conns.get_mut(&conn).unwrap();
+        c.session = None;
+        c.login_window = now;
         self.change(&user, now, |u| u.devices.retain(|d| d.id != device));
         Ok(())
     }
@@ -666,7 +672,7 @@ impl Model {
             .iter()
             .filter_map(|(&id, c)| {
                 let reason = match c.session {
-                    None if now >= c.last_seen + LOGIN_TIMEOUT => Some(CloseReason::TimedOut),
+                    None if now >= c.login_window + LOGIN_TIMEOUT => Some(CloseReason::TimedOut),
                     None => None,
                     Some(_) if now >= c.last_seen + HEARTBEAT_TIMEOUT => {
                         Some(CloseReason::TimedOut)
@@ -794,12 +800,12 @@ fn statuses(list: Vec<UserStatus>) -> Reply {
 /// A copy of what the store holds, through the `Store` trait: what a durable store would give a
 /// restarted server.
 fn copy_store(from: &MemoryStore) -> MemoryStore {
-    let mut to = MemoryStore::new();
+    let to = MemoryStore::new();
     for app in from.apps() {
-        to.put_app((*app).clone());
+        to.put_app(&app);
     }
     for key in from.user_keys() {
-        to.put_user(&key, from.user(&key).unwrap());
+        to.put_user(&key, &from.user(&key).unwrap());
     }
     for owner in USERS {
         let owner = UserKey::new(APP, owner);
@@ -812,7 +818,7 @@ fn copy_store(from: &MemoryStore) -> MemoryStore {
 
 impl Driver {
     fn new(settings: Settings, now: Millis) -> Driver {
-        let mut engine = Engine::new(MemoryStore::new(), 1, now);
+        let engine = Engine::new(MemoryStore::new(), 1, now);
         engine.put_app(settings.app()).unwrap();
         Driver {
             engine,
@@ -933,6 +939,8 @@ impl Driver {
                 let store = copy_store(self.engine.store());
                 self.epoch += 1;
                 self.engine = Engine::new(store, self.epoch, now);
+                // What the server does in the background after a start.
+                self.engine.recover_all();
                 self.open.clear();
                 Ok(Reply::Done)
             }
@@ -993,7 +1001,7 @@ fn deadlines(model: &Model) -> Vec<Millis> {
                 out.push(c.sig_expires_at);
             }
         } else {
-            out.push(c.last_seen + LOGIN_TIMEOUT);
+            out.push(c.login_window + LOGIN_TIMEOUT);
         }
     }
     for u in model.users.values() {
@@ -1272,12 +1280,7 @@ fn compare(
             .unwrap_or_default();
         want_devices.sort();
         run.check(&format!("devices of {user}"), devices, want_devices);
-        let subs: Vec<String> = driver
-            .engine
-            .store()
-            .user(&key)
-            .map(|r| r.subscriptions.into_iter().collect())
-            .unwrap_or_default();
+        let subs: Vec<String> = driver.engine.subscriptions_of(&key);
         let want_subs = model
             .users
             .get(*user)
@@ -1305,7 +1308,7 @@ fn compare(
             .map(|(u, _)| UserKey::new(APP, u.clone()));
         run.check(
             &format!("session of conn {conn}"),
-            driver.engine.session_user(conn).cloned(),
+            driver.engine.session_user(conn),
             want,
         );
     }

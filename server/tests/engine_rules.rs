@@ -69,7 +69,7 @@ impl World {
     }
 
     fn with(settings: AppSettings) -> World {
-        let mut engine = Engine::new(MemoryStore::new(), 1, T0);
+        let engine = Engine::new(MemoryStore::new(), 1, T0);
         engine.put_app(settings).unwrap();
         World {
             engine,
@@ -741,7 +741,7 @@ fn logging_in_as_someone_else_on_a_connection_logs_the_first_out() {
         ]
     );
     assert_eq!(w.status_type("alice"), StatusType::Unlogined);
-    assert_eq!(w.engine.session_user(conn), Some(&UserKey::new(APP, "bob")));
+    assert_eq!(w.engine.session_user(conn), Some(UserKey::new(APP, "bob")));
 }
 
 #[test]
@@ -874,12 +874,12 @@ fn logging_in_again_before_retention_keeps_the_device() {
 /// A copy of everything a store holds, made through the `Store` trait: what a durable store
 /// would hand a restarted server.
 fn copy_store(from: &MemoryStore, users: &[&str]) -> MemoryStore {
-    let mut to = MemoryStore::new();
+    let to = MemoryStore::new();
     for app in from.apps() {
-        to.put_app((*app).clone());
+        to.put_app(&app);
     }
     for key in from.user_keys() {
-        to.put_user(&key, from.user(&key).unwrap());
+        to.put_user(&key, &from.user(&key).unwrap());
     }
     for app in from.apps() {
         for user in users {
@@ -908,7 +908,7 @@ fn devices_subscriptions_and_friends_survive_a_restart() {
 
     let store = copy_store(w.engine.store(), &["alice", "bob", "carol"]);
     w.advance(10);
-    let mut engine = Engine::new(store, 2, w.now);
+    let engine = Engine::new(store, 2, w.now);
     assert!(engine.take_effects().is_empty());
     let after = engine.status_of(&UserKey::new(APP, "alice"));
     assert_eq!(after.status_type, StatusType::Offline);
@@ -968,10 +968,10 @@ fn subscription_retention_runs_from_a_restart_for_users_online_before_it() {
 #[test]
 fn recovery_from_a_prefilled_store_is_offline_not_unlogined() {
     // covers: L6, L5, S5, N3
-    let mut store = MemoryStore::new();
+    let store = MemoryStore::new();
     let mut settings = ultimate(APP, KEY);
     settings.offline_retention = Duration::from_millis(5000);
-    store.put_app(settings);
+    store.put_app(&settings);
     let old_version = (1u64 << 32) + 41;
     let mut record = UserRecord::default();
     record.devices.insert(
@@ -986,15 +986,15 @@ fn recovery_from_a_prefilled_store_is_offline_not_unlogined() {
     record.subscriptions.insert("bob".into());
     record.custom_status = "stale".into();
     record.version = old_version;
-    store.put_user(&UserKey::new(APP, "alice"), record);
+    store.put_user(&UserKey::new(APP, "alice"), &record);
     // dave logged out before the restart: no devices, one subscription.
     let mut dave = UserRecord::default();
     dave.subscriptions.insert("bob".into());
     dave.away_since = Some(T0 - 1000);
     dave.version = (1u64 << 32) + 3;
-    store.put_user(&UserKey::new(APP, "dave"), dave);
+    store.put_user(&UserKey::new(APP, "dave"), &dave);
 
-    let mut engine = Engine::new(store, 2, T0);
+    let engine = Engine::new(store, 2, T0);
     assert!(engine.take_effects().is_empty());
     let alice = engine.status_of(&UserKey::new(APP, "alice"));
     assert_eq!(alice.status_type, StatusType::Offline);
@@ -1198,6 +1198,7 @@ fn setting_custom_status_needs_no_edition_switch_or_rate() {
     });
     let a = w.login("alice", Platform::Android);
     w.deliveries();
+    // Far more than V2TIM's 20 calls per 5 s of Q4/S3, at a person's pace (5 a second).
     for i in 0..1000 {
         let value = if i % 2 == 0 { "even" } else { "odd" };
         w.set(a, Some(value))
@@ -1206,7 +1207,33 @@ fn setting_custom_status_needs_no_edition_switch_or_rate() {
         assert_eq!(d.len(), 1, "set #{i}");
         assert_eq!(d[0].custom, value);
         assert_eq!(d[0].conns, vec![a]);
+        w.advance(200);
     }
+}
+
+#[test]
+fn setting_custom_status_faster_than_the_abuse_cap_is_refused_and_changes_nothing() {
+    // covers: C2 (ours: the abuse cap set_status_rate, default 10 a second)
+    let mut w = World::new();
+    assert_eq!(w.settings().set_status_rate.calls, 10);
+    let a = w.login("alice", Platform::Android);
+    w.deliveries();
+    for i in 0..10 {
+        w.set(a, Some(&format!("s{i}"))).unwrap();
+    }
+    assert_eq!(w.deliveries().len(), 10);
+    assert_eq!(
+        code(w.set(a, Some("one too many"))),
+        codes::ERR_SDK_COMM_API_CALL_FREQUENCY_LIMIT
+    );
+    assert!(w.deliveries().is_empty());
+    assert_eq!(w.status("alice").custom_status, "s9");
+    // Other users are not held back, and the window slides.
+    let b = w.login("bob", Platform::Android);
+    w.set(b, Some("fine")).unwrap();
+    w.advance(1000);
+    w.set(a, Some("later")).unwrap();
+    assert_eq!(w.status("alice").custom_status, "later");
 }
 
 #[test]
@@ -1533,13 +1560,7 @@ fn own_id_is_skipped_when_subscribing() {
     let b = w.login("bob", Platform::Android);
     let answer = w.subscribe(a, &["alice", "bob", "alice", "bob"]).unwrap();
     assert_eq!(user_ids(&answer), vec!["bob"]);
-    let subs = w
-        .engine
-        .store()
-        .user(&UserKey::new(APP, "alice"))
-        .unwrap()
-        .subscriptions;
-    assert_eq!(subs.into_iter().collect::<Vec<_>>(), vec!["bob"]);
+    assert_eq!(subscriptions_of(&w, "alice"), vec!["bob"]);
     assert_eq!(
         code(w.subscribe(a, &["alice"])),
         codes::ERR_INVALID_PARAMETERS
@@ -1552,11 +1573,7 @@ fn own_id_is_skipped_when_subscribing() {
 }
 
 fn subscriptions_of(w: &World, user: &str) -> Vec<String> {
-    w.engine
-        .store()
-        .user(&UserKey::new(APP, user))
-        .map(|r| r.subscriptions.into_iter().collect())
-        .unwrap_or_default()
+    w.engine.subscriptions_of(&UserKey::new(APP, user))
 }
 
 #[test]

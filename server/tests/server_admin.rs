@@ -24,6 +24,7 @@ fn start(data_dir: &Path, apps: Vec<AppSettings>) -> ServerHandle {
         admin_token: Some(TOKEN.into()),
         data_dir: Some(data_dir.to_path_buf()),
         apps,
+        limits: Default::default(),
     })
     .expect("the server starts")
 }

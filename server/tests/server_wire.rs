@@ -66,25 +66,34 @@ fn garbage_closes_only_that_connection_and_loses_nothing() {
 fn requests_before_login_are_refused_with_6014() {
     // covers: B1
     let server = TestServer::start(vec![app()]);
-    let mut wire = Wire::connect(server.addr());
-    assert!(matches!(
-        wire.request(r#""op":"hello","version":1"#),
-        ServerMessage::Ok { .. }
-    ));
+    let greeted = || {
+        let mut wire = Wire::connect(server.addr());
+        assert!(matches!(
+            wire.request(r#""op":"hello","version":1"#),
+            ServerMessage::Ok { .. }
+        ));
+        wire
+    };
+    // Before login only a login may come: anything else is refused, and the connection closed.
     for op in [
         r#""op":"set_self_status","custom_status":"x""#,
         r#""op":"get_user_status","user_ids":["a"]"#,
         r#""op":"subscribe","user_ids":["a"]"#,
         r#""op":"unsubscribe","user_ids":null"#,
         r#""op":"logout""#,
+        r#""op":"heartbeat""#,
     ] {
+        let mut wire = greeted();
         assert_eq!(
             error_code(&wire.request(op)),
             codes::ERR_SDK_NOT_LOGGED_IN,
             "{op}"
         );
+        assert!(wire.closed_within(Duration::from_secs(5)).0, "{op}");
     }
-    // A bad UserSig is refused with the server's code and a description.
+    // A bad UserSig is refused with the server's code and a description, once: the
+    // connection is closed after it.
+    let mut wire = greeted();
     let reply = wire.request(&format!(
         r#""op":"login","sdk_app_id":{APP},"user_id":"bob","user_sig":"{}","platform":"Web","device_id":"d""#,
         sig("alice")
@@ -93,6 +102,14 @@ fn requests_before_login_are_refused_with_6014() {
         error_code(&reply),
         codes::ERR_SVR_ACCOUNT_USERSIG_MISMATCH_ID
     );
+    assert!(wire.closed_within(Duration::from_secs(5)).0);
+    // hello is said once.
+    let (mut alice, _) = Wire::login(server.addr(), "alice", "Linux", "a1");
+    assert_eq!(
+        error_code(&alice.request(r#""op":"hello","version":1"#)),
+        codes::ERR_SDK_INVALID_OPERATION
+    );
+    assert!(alice.closed_within(Duration::from_secs(5)).0);
 }
 
 #[test]

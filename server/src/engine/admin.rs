@@ -1,9 +1,12 @@
 //! What the app's backend does through the admin API: friends (F1), settings (F2), and the
 //! online-status query of the REST API.
 
+use std::sync::Arc;
+
 use serde::Serialize;
 
 use super::error::{check_user_id, EngineError};
+use super::fanout::Watch;
 use super::settings::AppSettings;
 use super::store::Store;
 use super::types::{Platform, StatusType, UserKey};
@@ -40,73 +43,95 @@ pub struct DeviceDetail {
 impl<S: Store> Engine<S> {
     /// Records that `owner` has each of `friends` as a friend (F1). Answers how many were new.
     pub fn add_friends(
-        &mut self,
-        app: u32,
-        owner: &str,
-        friends: &[String],
-    ) -> Result<usize, EngineError> {
-        let owner = self.friend_owner(app, owner, friends)?;
-        Ok(friends
-            .iter()
-            .filter(|f| **f != owner.user)
-            .filter(|f| self.store.add_friend(&owner, f))
-            .count())
-    }
-
-    /// Removes `friends` from `owner`'s friends. Answers how many were there.
-    pub fn remove_friends(
-        &mut self,
-        app: u32,
-        owner: &str,
-        friends: &[String],
-    ) -> Result<usize, EngineError> {
-        let owner = self.friend_owner(app, owner, friends)?;
-        Ok(friends
-            .iter()
-            .filter(|f| self.store.remove_friend(&owner, f))
-            .count())
-    }
-
-    fn friend_owner(
         &self,
         app: u32,
         owner: &str,
         friends: &[String],
-    ) -> Result<UserKey, EngineError> {
+    ) -> Result<usize, EngineError> {
+        self.change_friends(app, owner, friends, true)
+    }
+
+    /// Removes `friends` from `owner`'s friends. Answers how many were there.
+    pub fn remove_friends(
+        &self,
+        app: u32,
+        owner: &str,
+        friends: &[String],
+    ) -> Result<usize, EngineError> {
+        self.change_friends(app, owner, friends, false)
+    }
+
+    /// Adds or removes friends under the owner's lock, so that the fan-out tables of a loaded
+    /// owner and what the store keeps move together.
+    fn change_friends(
+        &self,
+        app: u32,
+        owner: &str,
+        friends: &[String],
+        add: bool,
+    ) -> Result<usize, EngineError> {
         self.app(app)?;
         for id in std::iter::once(owner).chain(friends.iter().map(String::as_str)) {
             check_user_id(id).map_err(EngineError::invalid)?;
         }
-        Ok(UserKey::new(app, owner))
+        let owner = self.key(app, owner);
+        let shard = self.lock_user(&owner);
+        let loaded = shard.records.contains_key(&owner);
+        let mut count = 0;
+        for friend in friends.iter().filter(|f| **f != *owner.user) {
+            let done = if add {
+                self.store.add_friend(&owner, friend)
+            } else {
+                self.store.remove_friend(&owner, friend)
+            };
+            if !done {
+                continue;
+            }
+            count += 1;
+            if loaded {
+                let target = self.key(app, friend);
+                if add {
+                    self.fanout.watch(target, &owner.user, Watch::Friend);
+                } else {
+                    self.fanout.unwatch(&target, &owner.user, Watch::Friend);
+                }
+            }
+        }
+        Ok(count)
     }
 
     /// Whom `owner` has as friends.
     pub fn friends_of(&self, key: &UserKey) -> Vec<String> {
+        let _owner = self.lock_user(key);
         self.store.friends_of(key)
     }
 
     /// One app's settings.
     pub fn app_settings(&self, sdk_app_id: u32) -> Option<AppSettings> {
-        self.store.app(sdk_app_id).map(|a| (*a).clone())
+        self.app_opt(sdk_app_id).map(|a| (*a).clone())
     }
 
     /// Every app's settings.
     pub fn all_app_settings(&self) -> Vec<AppSettings> {
-        self.store.apps().iter().map(|a| (**a).clone()).collect()
+        self.all_apps().iter().map(|a| (**a).clone()).collect()
     }
 
     /// Creates or changes an app; the new settings apply from the next operation (F2).
-    pub fn put_app(&mut self, settings: AppSettings) -> Result<(), EngineError> {
+    pub fn put_app(&self, settings: AppSettings) -> Result<(), EngineError> {
         settings.validate()?;
-        self.store.put_app(settings);
+        let mut apps = self.apps.write().unwrap_or_else(|e| e.into_inner());
+        if apps.get(&settings.sdk_app_id).map(|a| &**a) != Some(&settings) {
+            self.store.put_app(&settings);
+        }
+        apps.insert(settings.sdk_app_id, Arc::new(settings));
         Ok(())
     }
 
     /// Each logged-in device of a user, ONLINE or not, by platform.
     pub fn device_details(&self, key: &UserKey) -> Vec<DeviceDetail> {
+        let mut shard = self.lock_user(key);
         let mut details: Vec<DeviceDetail> = self
-            .store
-            .user(key)
+            .existing(&mut shard, key)
             .map(|r| {
                 r.devices
                     .values()

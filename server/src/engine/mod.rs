@@ -1,38 +1,55 @@
 //! The status engine: every rule of `behaviour.md`, decided once.
 //!
-//! Pure and synchronous: no sockets, no threads, no clock. Each operation takes the time `now`
-//! from its caller, answers directly, and leaves the [`Effects`] it caused (changes to fan out,
-//! connections to close) for the caller to collect with [`Engine::take_effects`]. The server
-//! publishes the changes on its bus; every node then asks [`Engine::route`] which of its own
-//! connections receive each change.
+//! Synchronous and free of I/O: no sockets, no threads, no clock. Each operation takes the time
+//! `now` from its caller and answers directly; what it decides besides (changes to deliver,
+//! connections to close) goes to the [`Sink`] it was built with.
+//!
+//! Users are independent, so the engine has no lock over all of them: each user's state lives
+//! in one of [`sharded::SHARDS`] shards with a lock of its own, and any number of threads may
+//! call the engine at once (`Engine` is `Sync`; every operation takes `&self`). One user's
+//! operations are serialised by that user's shard lock, and the sink hears a user's changes
+//! while that lock is held, so they arrive in the order they were made (N3). The lock order
+//! that keeps this free of deadlocks is written down in [`sharded`].
 
 mod admin;
+mod conns;
 mod error;
+mod fanout;
+mod intern;
 mod query;
 mod rate;
 mod route;
 mod session;
 mod settings;
+mod sharded;
+mod sink;
 mod status;
 mod store;
 mod subscription;
 mod types;
 
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+
+use indexmap::IndexSet;
 
 pub use admin::{DeviceDetail, OnlineState};
 pub use error::{check_user_id, EngineError};
 pub use session::{Login, LOGIN_TIMEOUT};
 pub use settings::{AppSettings, Edition, MultiDevicePolicy, RateLimit};
-pub use store::{DeviceRecord, MemoryStore, Store, UserRecord};
+pub use sharded::SHARDS;
+pub use sink::{Recorder, Sink};
+pub use store::{DeviceRecord, Devices, MemoryStore, Store, UserRecord};
 pub use types::{
     Close, CloseReason, ConnId, Effects, Millis, Platform, StatusChange, StatusType, UserKey,
     UserStatus,
 };
 
+use conns::Conns;
+use fanout::{Fanout, Watch};
+use intern::Interner;
 use rate::RateLimiter;
-use session::Conn;
+pub(crate) use sharded::Sharded;
 
 /// Longest custom status, in bytes of UTF-8 (C1).
 pub const MAX_CUSTOM_STATUS_BYTES: usize = 100;
@@ -40,128 +57,31 @@ pub const MAX_CUSTOM_STATUS_BYTES: usize = 100;
 /// The status engine over a [`Store`].
 pub struct Engine<S: Store = MemoryStore> {
     store: S,
+    apps: RwLock<BTreeMap<u32, Arc<AppSettings>>>,
     /// Versions are `epoch << 32 | n`: a node that restarts with a higher epoch issues higher
     /// versions than anything it issued before, without writing a version per change.
     epoch: u64,
-    /// Connections of this node, logged in or not.
-    conns: HashMap<ConnId, Conn>,
-    /// Logged-in connections of this node per user: who to deliver to.
-    local: HashMap<UserKey, Vec<ConnId>>,
-    rates: RateLimiter,
-    /// Users with a pending retention deadline (an OFFLINE device, or subscriptions while away),
-    /// so that [`Engine::tick`] need not visit every user, with the times those deadlines count
-    /// from, so that it clones only the records whose deadline has passed.
-    timed: HashMap<UserKey, Deadlines>,
-    effects: Effects,
+    /// When this engine started: what a user loaded from the store recovers from (L6).
+    boot: Millis,
+    users: Sharded<Shard>,
+    conns: Conns,
+    fanout: Fanout,
+    names: Interner,
+    sink: Arc<dyn Sink>,
+    /// The sink when it is the engine's own [`Recorder`] (see [`Engine::take_effects`]).
+    recorder: Option<Arc<Recorder>>,
+    /// Where [`Engine::recover_some`] goes on; `None` once every kept user is loaded.
+    recovery: Mutex<Option<Option<UserKey>>>,
 }
 
-impl<S: Store> Engine<S> {
-    /// Builds an engine over `store`, recovering from what the store kept (L6): devices that were
-    /// logged in are OFFLINE until they reconnect. `epoch` must grow with every start.
-    pub fn new(store: S, epoch: u32, now: Millis) -> Engine<S> {
-        let mut engine = Engine {
-            store,
-            epoch: u64::from(epoch.max(1)),
-            conns: HashMap::new(),
-            local: HashMap::new(),
-            rates: RateLimiter::default(),
-            timed: HashMap::new(),
-            effects: Effects::default(),
-        };
-        engine.recover(now);
-        engine
-    }
-
-    fn recover(&mut self, now: Millis) {
-        for key in self.store.user_keys() {
-            let Some(mut record) = self.store.user(&key) else {
-                continue;
-            };
-            for device in record.devices.values_mut() {
-                device.online = false;
-                device.offline_since.get_or_insert(now);
-            }
-            record.custom_status.clear();
-            record.version = self.epoch << 32;
-            if record.away_since.is_none() {
-                record.away_since = Some(now);
-            }
-            self.track_deadlines(&key, &record);
-            self.store.put_user(&key, record);
-        }
-    }
-
-    /// The store, for reads by the embedding server.
-    pub fn store(&self) -> &S {
-        &self.store
-    }
-
-    /// Takes what the operations since the last call decided beyond their answers.
-    pub fn take_effects(&mut self) -> Effects {
-        std::mem::take(&mut self.effects)
-    }
-
-    fn app(&self, sdk_app_id: u32) -> Result<Arc<AppSettings>, EngineError> {
-        self.store.app(sdk_app_id).ok_or_else(|| {
-            EngineError::new(
-                crate::codes::ERR_SVR_ACCOUNT_USERSIG_MISMATCH_SDKAPPID,
-                format!("no app with sdkAppID {sdk_app_id} on this server"),
-            )
-        })
-    }
-
-    fn record(&self, key: &UserKey) -> UserRecord {
-        self.store.user(key).unwrap_or_default()
-    }
-
-    /// The current status of any user of an app.
-    pub fn status_of(&self, key: &UserKey) -> UserStatus {
-        self.store
-            .status(key)
-            .unwrap_or_else(|| UserStatus::never_logged_in(&key.user))
-    }
-
-    /// Stores a changed record, applying the rules every change obeys: the custom status is
-    /// cleared when the user leaves ONLINE (C3), a change of (statusType, customStatus) gets a
-    /// higher version and is emitted (N1, N3), and nothing else is emitted (C4).
-    fn commit(&mut self, key: &UserKey, before: &UserRecord, mut record: UserRecord, now: Millis) {
-        let status_type = record.status_type();
-        if status_type != StatusType::Online {
-            record.custom_status.clear();
-            record.away_since.get_or_insert(now);
-        } else {
-            record.away_since = None;
-        }
-        if status_type != before.status_type() || record.custom_status != before.custom_status {
-            record.version = (record.version + 1).max(self.epoch << 32);
-            self.effects.changes.push(StatusChange {
-                app: key.app,
-                status: record.status(&key.user),
-            });
-        }
-        self.track_deadlines(key, &record);
-        self.store.put_user(key, record);
-    }
-
-    fn track_deadlines(&mut self, key: &UserKey, record: &UserRecord) {
-        let has_offline_device = record.devices.values().any(|d| !d.online);
-        let away_with_subscriptions =
-            !record.subscriptions.is_empty() && record.status_type() != StatusType::Online;
-        if has_offline_device || away_with_subscriptions {
-            let deadlines = Deadlines {
-                offline_since: record
-                    .devices
-                    .values()
-                    .filter(|d| !d.online)
-                    .filter_map(|d| d.offline_since)
-                    .min(),
-                away_since: record.away_since.filter(|_| away_with_subscriptions),
-            };
-            self.timed.insert(key.clone(), deadlines);
-        } else {
-            self.timed.remove(key);
-        }
-    }
+/// The users of one shard: their records, call windows and pending deadlines.
+#[derive(Default)]
+pub(crate) struct Shard {
+    records: HashMap<UserKey, UserRecord>,
+    rates: RateLimiter,
+    /// Users with a pending retention deadline (an OFFLINE device, or subscriptions while away),
+    /// so that [`Engine::tick`] visits only them, with the times those deadlines count from.
+    timed: HashMap<UserKey, Deadlines>,
 }
 
 /// What a timed user's retention deadlines count from. The retention periods themselves are
@@ -172,4 +92,315 @@ struct Deadlines {
     offline_since: Option<Millis>,
     /// `away_since`, while the user is away and holds subscriptions (S7).
     away_since: Option<Millis>,
+}
+
+impl<S: Store> Engine<S> {
+    /// Builds an engine over `store` that records its effects for [`Engine::take_effects`].
+    /// `epoch` must grow with every start; users the store kept come back OFFLINE until their
+    /// devices reconnect (L6), with their retention counting from `now`.
+    pub fn new(store: S, epoch: u32, now: Millis) -> Engine<S> {
+        let recorder = Arc::new(Recorder::default());
+        let mut engine = Engine::with_sink(store, epoch, now, recorder.clone());
+        engine.recorder = Some(recorder);
+        engine
+    }
+
+    /// Builds an engine that hands its effects to `sink` as it decides them. Reads only the
+    /// apps from the store: users are loaded when first needed, so a start costs the same
+    /// however many users the store holds.
+    pub fn with_sink(store: S, epoch: u32, now: Millis, sink: Arc<dyn Sink>) -> Engine<S> {
+        let apps = store
+            .apps()
+            .into_iter()
+            .map(|a| (a.sdk_app_id, Arc::new(a)))
+            .collect();
+        Engine {
+            store,
+            apps: RwLock::new(apps),
+            epoch: u64::from(epoch.max(1)),
+            boot: now,
+            users: Sharded::default(),
+            conns: Conns::default(),
+            fanout: Fanout::default(),
+            names: Interner::default(),
+            sink,
+            recorder: None,
+            recovery: Mutex::new(Some(None)),
+        }
+    }
+
+    /// Loads up to `limit` more of the users the store kept from earlier runs; answers whether
+    /// some are left. A server calls it in the background after starting, so that the deadlines
+    /// of users nobody asks about (L5, S7) still come due, while the start itself reads no user.
+    pub fn recover_some(&self, limit: usize) -> bool {
+        let mut cursor = self.recovery.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(after) = cursor.as_ref() else {
+            return false;
+        };
+        let keys = self.store.user_keys_after(after.as_ref(), limit);
+        for key in &keys {
+            let key = self.key(key.app, &key.user);
+            let mut shard = self.lock_user(&key);
+            self.existing(&mut shard, &key);
+        }
+        *cursor = if keys.len() < limit {
+            None
+        } else {
+            keys.last().cloned().map(Some)
+        };
+        cursor.is_some()
+    }
+
+    /// Loads every user the store kept (what [`Engine::recover_some`] does bit by bit).
+    pub fn recover_all(&self) {
+        while self.recover_some(1024) {}
+    }
+
+    /// The store, for reads by the embedding server and tests.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// Takes what the operations since the last call decided beyond their answers, when the
+    /// engine records them ([`Engine::new`]); empty otherwise.
+    pub fn take_effects(&self) -> Effects {
+        self.recorder.as_ref().map(|r| r.take()).unwrap_or_default()
+    }
+
+    fn app(&self, sdk_app_id: u32) -> Result<Arc<AppSettings>, EngineError> {
+        self.app_opt(sdk_app_id).ok_or_else(|| {
+            EngineError::new(
+                crate::codes::ERR_SVR_ACCOUNT_USERSIG_MISMATCH_SDKAPPID,
+                format!("no app with sdkAppID {sdk_app_id} on this server"),
+            )
+        })
+    }
+
+    fn app_opt(&self, sdk_app_id: u32) -> Option<Arc<AppSettings>> {
+        self.apps
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&sdk_app_id)
+            .cloned()
+    }
+
+    fn all_apps(&self) -> Vec<Arc<AppSettings>> {
+        self.apps
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .cloned()
+            .collect()
+    }
+
+    /// The engine's key for a user: the ID interned.
+    fn key(&self, app: u32, user: &str) -> UserKey {
+        UserKey {
+            app,
+            user: self.names.intern(user),
+        }
+    }
+
+    fn lock_user(&self, key: &UserKey) -> MutexGuard<'_, Shard> {
+        self.users.lock_for(key)
+    }
+
+    /// The user's record, loaded from the store (or made empty) if this engine has not seen
+    /// them yet. `shard` must be `key`'s, locked.
+    fn record<'a>(&self, shard: &'a mut Shard, key: &UserKey) -> &'a mut UserRecord {
+        if !shard.records.contains_key(key) {
+            let record = self.recover(key).unwrap_or_else(|| UserRecord {
+                version: self.baseline(),
+                ..UserRecord::default()
+            });
+            self.loaded(shard, key, record);
+        }
+        shard.records.get_mut(key).expect("loaded above")
+    }
+
+    /// The user's record if the user was ever seen, loading it from the store if need be;
+    /// nothing is kept for a user who never was (a query for random IDs costs no memory).
+    fn existing<'a>(&self, shard: &'a mut Shard, key: &UserKey) -> Option<&'a UserRecord> {
+        if !shard.records.contains_key(key) {
+            let record = self.recover(key)?;
+            self.loaded(shard, key, record);
+        }
+        shard.records.get(key)
+    }
+
+    /// A user's record as the store kept it, brought back as L6 says: every device OFFLINE
+    /// (they reconnect), no custom status (C3), a version above any of an earlier run (N3), and
+    /// retention counting from this start for devices that were online when the last run ended
+    /// (written back, so that a later restart does not move it again).
+    fn recover(&self, key: &UserKey) -> Option<UserRecord> {
+        let kept = self.store.user(key)?;
+        let mut record = kept.clone();
+        for device in record.devices.values_mut() {
+            device.online = false;
+            device.offline_since.get_or_insert(self.boot);
+        }
+        record.custom_status.clear();
+        record.version = self.baseline();
+        record.away_since.get_or_insert(self.boot);
+        record.subscriptions = record
+            .subscriptions
+            .iter()
+            .map(|id| self.names.intern(id))
+            .collect();
+        if !record.same_durable_state(&kept) {
+            self.store.put_user(key, &record);
+        }
+        Some(record)
+    }
+
+    /// Makes a record live: its subscriptions and friends route changes to it from now on.
+    fn loaded(&self, shard: &mut Shard, key: &UserKey, record: UserRecord) {
+        for target in &record.subscriptions {
+            self.fanout.watch(
+                UserKey::new(key.app, target.clone()),
+                &key.user,
+                Watch::Subscription,
+            );
+        }
+        for friend in self.store.friends_of(key) {
+            self.fanout
+                .watch(self.key(key.app, &friend), &key.user, Watch::Friend);
+        }
+        track_deadlines(shard, key, &record);
+        shard.records.insert(key.clone(), record);
+    }
+
+    /// The version of every user this run has no record of, and the one a record loaded or
+    /// made in this run starts from: above any version an earlier run (a lower epoch) issued,
+    /// so that no version goes back across a restart (N3).
+    fn baseline(&self) -> u64 {
+        self.epoch << 32
+    }
+
+    /// The status of a user without a record: UNLOGINED (Q5), at the baseline version.
+    fn unknown(&self, user: &str) -> UserStatus {
+        UserStatus {
+            version: self.baseline(),
+            ..UserStatus::never_logged_in(user)
+        }
+    }
+
+    /// The current status of any user of an app.
+    pub fn status_of(&self, key: &UserKey) -> UserStatus {
+        let mut shard = self.lock_user(key);
+        self.existing(&mut shard, key)
+            .map(|r| r.status(&key.user))
+            .unwrap_or_else(|| self.unknown(&key.user))
+    }
+
+    /// The statuses of several users of one app, in the order given: each shard is locked once
+    /// for all of its users, and no two at a time.
+    fn statuses_of<'a>(
+        &self,
+        app: u32,
+        users: impl IntoIterator<Item = &'a str>,
+    ) -> Vec<UserStatus> {
+        let keys: Vec<UserKey> = users.into_iter().map(|u| UserKey::new(app, u)).collect();
+        let mut order: Vec<usize> = (0..keys.len()).collect();
+        order.sort_by_key(|&i| sharded::shard_of(&keys[i]));
+        let mut out: Vec<Option<UserStatus>> = vec![None; keys.len()];
+        let mut current: Option<(usize, MutexGuard<'_, Shard>)> = None;
+        for i in order {
+            let index = sharded::shard_of(&keys[i]);
+            if current.as_ref().map(|(c, _)| *c) != Some(index) {
+                // One shard at a time: let go of the last before taking the next.
+                drop(current.take());
+                current = Some((index, self.users.lock(index)));
+            }
+            let (_, shard) = current.as_mut().expect("locked above");
+            let key = &keys[i];
+            out[i] = Some(
+                self.existing(shard, key)
+                    .map(|r| r.status(&key.user))
+                    .unwrap_or_else(|| self.unknown(&key.user)),
+            );
+        }
+        out.into_iter()
+            .map(|s| s.expect("every index visited"))
+            .collect()
+    }
+
+    /// Stores a changed record, applying the rules every change obeys: the custom status is
+    /// cleared when the user leaves ONLINE (C3), a change of (statusType, customStatus) gets a
+    /// higher version and goes to the sink, routed (N1, N3), and nothing else is sent (C4).
+    /// The store hears of it when the durable part changed. `shard` must be `key`'s, locked.
+    fn commit(&self, shard: &mut Shard, key: &UserKey, mut record: UserRecord, now: Millis) {
+        let before = self.record(shard, key);
+        let status_type = record.status_type();
+        if status_type != StatusType::Online {
+            record.custom_status.clear();
+            record.away_since.get_or_insert(now);
+        } else {
+            record.away_since = None;
+        }
+        let changed =
+            status_type != before.status_type() || record.custom_status != before.custom_status;
+        let durable = !record.same_durable_state(before);
+        if record.subscriptions != before.subscriptions {
+            self.resubscribe(key, &before.subscriptions, &record.subscriptions);
+        }
+        if changed {
+            record.version = before.version.max(record.version).max(self.baseline()) + 1;
+        }
+        if durable {
+            self.store.put_user(key, &record);
+        }
+        track_deadlines(shard, key, &record);
+        if changed {
+            let change = StatusChange {
+                app: key.app,
+                status: record.status(&key.user),
+            };
+            shard.records.insert(key.clone(), record);
+            let to = self.route(&change);
+            self.sink.changed(&change, &to);
+        } else {
+            shard.records.insert(key.clone(), record);
+        }
+    }
+}
+
+impl<S: Store> Engine<S> {
+    /// Keeps the fan-out tables in step with a user's subscriptions.
+    fn resubscribe(&self, key: &UserKey, before: &IndexSet<Arc<str>>, after: &IndexSet<Arc<str>>) {
+        for gone in before.iter().filter(|t| !after.contains(*t)) {
+            self.fanout.unwatch(
+                &UserKey::new(key.app, gone.clone()),
+                &key.user,
+                Watch::Subscription,
+            );
+        }
+        for new in after.iter().filter(|t| !before.contains(*t)) {
+            self.fanout.watch(
+                UserKey::new(key.app, new.clone()),
+                &key.user,
+                Watch::Subscription,
+            );
+        }
+    }
+}
+
+fn track_deadlines(shard: &mut Shard, key: &UserKey, record: &UserRecord) {
+    let has_offline_device = record.devices.values().any(|d| !d.online);
+    let away_with_subscriptions =
+        !record.subscriptions.is_empty() && record.status_type() != StatusType::Online;
+    if has_offline_device || away_with_subscriptions {
+        let deadlines = Deadlines {
+            offline_since: record
+                .devices
+                .values()
+                .filter(|d| !d.online)
+                .filter_map(|d| d.offline_since)
+                .min(),
+            away_since: record.away_since.filter(|_| away_with_subscriptions),
+        };
+        shard.timed.insert(key.clone(), deadlines);
+    } else {
+        shard.timed.remove(key);
+    }
 }

@@ -1,11 +1,11 @@
-//! Querying statuses (Q1–Q5).
+//! Querying statuses (Q1–Q5), and the call limits shared with subscriptions.
 
 use super::error::{check_user_id, EngineError};
 use super::rate::Api;
 use super::settings::{AppSettings, Edition};
 use super::store::Store;
 use super::types::{ConnId, Millis, UserKey, UserStatus};
-use super::Engine;
+use super::{Engine, Shard};
 use crate::codes;
 
 impl<S: Store> Engine<S> {
@@ -13,61 +13,56 @@ impl<S: Store> Engine<S> {
     /// succeeded are answered; the call fails only when every ID failed, with the first
     /// failure's error (Q5).
     pub fn get_user_status(
-        &mut self,
+        &self,
         conn: ConnId,
         user_ids: &[String],
         now: Millis,
     ) -> Result<Vec<UserStatus>, EngineError> {
-        let key = self.session_key(conn)?;
         self.touch(conn, now);
-        let app = self.app(key.app)?;
-        check_batch(user_ids.len(), app.query_batch_limit, "getUserStatus")?;
-        let ids = unique(user_ids);
-        let asks_others = ids
-            .iter()
-            .any(|id| *id != key.user && check_user_id(id).is_ok());
-        let others = if asks_others {
-            self.may_query_others(&key, &app, now)
-        } else {
-            Ok(())
-        };
-        let mut statuses = Vec::with_capacity(ids.len());
+        let (key, others) = self.with_session(conn, |shard, session| {
+            let key = session.key.clone();
+            let app = self.app(key.app)?;
+            check_batch(user_ids.len(), app.query_batch_limit, "getUserStatus")?;
+            let asks_others = unique(user_ids)
+                .iter()
+                .any(|id| **id != *key.user && check_user_id(id).is_ok());
+            let others = if asks_others {
+                // Querying others needs Ultimate (7013) and the switch (72001) (Q2), and
+                // counts against the rate limit (Q4). Own queries never get here (Q1).
+                require_status_feature(&app, "querying other users' status")
+                    .and_then(|()| self.rate_limit(shard, &key, Api::Query, &app, now))
+            } else {
+                Ok(())
+            };
+            Ok((key, others))
+        })?;
+        let mut answered = Vec::new();
         let mut first_failure = None;
-        for id in ids {
+        for id in unique(user_ids) {
             let verdict = match check_user_id(id) {
                 Err(why) => Err(EngineError::invalid(format!(
                     "invalid userID in the list: {why}"
                 ))),
-                Ok(()) if id == key.user => Ok(()),
+                Ok(()) if id == &*key.user => Ok(()),
                 Ok(()) => others.clone(),
             };
             match verdict {
-                Ok(()) => statuses.push(self.status_of(&UserKey::new(key.app, id))),
+                Ok(()) => answered.push(id),
                 Err(e) => {
                     first_failure.get_or_insert(e);
                 }
             }
         }
         match first_failure {
-            Some(e) if statuses.is_empty() => Err(e),
-            _ => Ok(statuses),
+            Some(e) if answered.is_empty() => Err(e),
+            _ => Ok(self.statuses_of(key.app, answered)),
         }
     }
 
-    /// Querying others needs Ultimate (7013) and the switch (72001) (Q2), and counts against
-    /// the rate limit (Q4). Own queries never get here (Q1).
-    fn may_query_others(
-        &mut self,
-        key: &UserKey,
-        app: &AppSettings,
-        now: Millis,
-    ) -> Result<(), EngineError> {
-        require_status_feature(app, "querying other users' status")?;
-        self.rate_limit(key, Api::Query, app, now)
-    }
-
+    /// Counts a call of `api` against the user's limit, or refuses it with 7008.
     pub(crate) fn rate_limit(
-        &mut self,
+        &self,
+        shard: &mut Shard,
         key: &UserKey,
         api: Api,
         app: &AppSettings,
@@ -77,8 +72,9 @@ impl<S: Store> Engine<S> {
             Api::Query => (app.query_rate, "getUserStatus"),
             Api::Subscribe => (app.subscribe_rate, "subscribeUserStatus"),
             Api::Unsubscribe => (app.unsubscribe_rate, "unsubscribeUserStatus"),
+            Api::SetStatus => (app.set_status_rate, "setSelfStatus"),
         };
-        if self.rates.try_acquire(key, api, limit, now) {
+        if shard.rates.try_acquire(key, api, limit, now) {
             Ok(())
         } else {
             Err(EngineError::new(

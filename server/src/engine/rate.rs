@@ -1,4 +1,5 @@
-//! Per-user call rate limits (Q4, S3): a sliding window of accepted calls.
+//! Per-user call rate limits (Q4, S3, and the abuse cap on setSelfStatus): a sliding window of
+//! accepted calls.
 
 use std::collections::{HashMap, VecDeque};
 
@@ -11,8 +12,10 @@ pub(crate) enum Api {
     Query,
     Subscribe,
     Unsubscribe,
+    SetStatus,
 }
 
+/// The windows of the users of one shard.
 #[derive(Debug, Default)]
 pub(crate) struct RateLimiter {
     accepted: HashMap<(UserKey, Api), VecDeque<Millis>>,

@@ -1,31 +1,24 @@
 //! Connections, logins and devices: L1–L6, D1, D2.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
+use super::conns::Session;
 use super::error::{check_user_id, EngineError};
+use super::sharded::SHARDS;
 use super::store::{DeviceRecord, Store, UserRecord};
-use super::types::{Close, CloseReason, ConnId, Millis, Platform, StatusType, UserKey, UserStatus};
-use super::Engine;
+use super::types::{CloseReason, ConnId, Millis, Platform, StatusType, UserKey, UserStatus};
+use super::{Engine, Shard};
 use crate::codes;
 use crate::usersig;
 
-/// A connection that has not logged in within this many milliseconds is closed, so that idle
-/// sockets cannot pile up before any app's heartbeat timeout applies.
+/// A connection that has not logged in within this many milliseconds of being accepted (or of
+/// logging out) is closed, whatever it sends meanwhile, so that idle sockets cannot pile up
+/// before any app's heartbeat timeout applies.
 pub const LOGIN_TIMEOUT: Millis = 30_000;
 
 /// Longest device ID a client may send.
 const MAX_DEVICE_ID_BYTES: usize = 64;
-
-pub(crate) struct Conn {
-    pub last_seen: Millis,
-    pub session: Option<Session>,
-}
-
-pub(crate) struct Session {
-    pub key: UserKey,
-    pub device_id: String,
-    pub sig_expires_at: Millis,
-}
 
 /// A login request, as it came from the client.
 #[derive(Debug, Clone)]
@@ -39,32 +32,50 @@ pub struct Login<'a> {
 
 impl<S: Store> Engine<S> {
     /// Registers a new connection; it must log in within [`LOGIN_TIMEOUT`].
-    pub fn open(&mut self, conn: ConnId, now: Millis) {
-        self.conns.insert(
-            conn,
-            Conn {
-                last_seen: now,
-                session: None,
-            },
-        );
+    pub fn open(&self, conn: ConnId, now: Millis) {
+        self.conns.open(conn, now);
     }
 
-    /// Notes that something arrived on `conn` (any request counts as a heartbeat, D2).
-    pub fn touch(&mut self, conn: ConnId, now: Millis) {
-        if let Some(c) = self.conns.get_mut(&conn) {
-            c.last_seen = c.last_seen.max(now);
-        }
+    /// Notes that something arrived on `conn` (any request counts as a heartbeat, D2). It does
+    /// not move a connection's login deadline.
+    pub fn touch(&self, conn: ConnId, now: Millis) {
+        self.conns.touch(conn, now);
     }
 
     /// The user logged in on `conn`, if any.
-    pub fn session_user(&self, conn: ConnId) -> Option<&UserKey> {
-        self.conns.get(&conn)?.session.as_ref().map(|s| &s.key)
+    pub fn session_user(&self, conn: ConnId) -> Option<UserKey> {
+        self.conns.session(conn).map(|s| s.key)
+    }
+
+    /// How many connections this engine knows, logged in or not.
+    pub fn connection_count(&self) -> usize {
+        self.conns.count()
+    }
+
+    /// Runs `f` with `conn`'s session and its user's shard locked. The session is read again
+    /// under the lock: a kick or a close on another thread may have ended it in between.
+    pub(crate) fn with_session<R>(
+        &self,
+        conn: ConnId,
+        f: impl FnOnce(&mut Shard, &Session) -> Result<R, EngineError>,
+    ) -> Result<R, EngineError> {
+        let seen = self
+            .conns
+            .session(conn)
+            .ok_or_else(EngineError::not_logged_in)?;
+        let mut shard = self.lock_user(&seen.key);
+        let session = self
+            .conns
+            .session(conn)
+            .filter(|s| s.key == seen.key && s.device_id == seen.device_id)
+            .ok_or_else(EngineError::not_logged_in)?;
+        f(&mut shard, &session)
     }
 
     /// Logs `conn` in as one device of a user (L1, L2). Answers the snapshot a client needs to
     /// hold the current status of itself and of everyone it watches (N4): its own status first.
     pub fn login(
-        &mut self,
+        &self,
         conn: ConnId,
         login: &Login<'_>,
         now: Millis,
@@ -81,148 +92,167 @@ impl<S: Store> Engine<S> {
             now / 1000,
         )
         .map_err(|e| EngineError::new(e.code(), e.to_string()))?;
-        if !self.conns.contains_key(&conn) {
+        if !self.conns.exists(conn) {
             self.open(conn, now);
         }
-        let key = UserKey::new(login.sdk_app_id, login.user_id);
-        let same_session = self.conns[&conn]
-            .session
-            .as_ref()
-            .is_some_and(|s| s.key == key && s.device_id == login.device_id);
-        if !same_session {
-            // Logging in as someone else on a logged-in connection logs the old session out first.
-            if self.conns[&conn].session.is_some() {
-                self.logout(conn, now)?;
-            }
-            self.admit_device(&key, login, conn, now);
+        let key = self.key(login.sdk_app_id, login.user_id);
+        let same = |s: &Session| s.key == key && &*s.device_id == login.device_id;
+        if self.conns.session(conn).is_some_and(|s| !same(&s)) {
+            // Logging in as someone else on a logged-in connection logs the old session out.
+            self.logout(conn, now)?;
         }
-        let session = self.conns.get_mut(&conn).and_then(|c| c.session.as_mut());
-        if let Some(session) = session {
-            // `expires_at` is the last whole second at which the sig is accepted (login checks
-            // `now / 1000 > expires_at`), so the session ends when the next second starts.
-            session.sig_expires_at = claims.expires_at.saturating_add(1).saturating_mul(1000);
-        }
-        self.touch(conn, now);
-        Ok(self.snapshot(&key, &app))
+        // `expires_at` is the last whole second at which the sig is accepted (login checks
+        // `now / 1000 > expires_at`), so the session ends when the next second starts.
+        let sig_expires_at = claims.expires_at.saturating_add(1).saturating_mul(1000);
+        let (own, watched) = {
+            let mut shard = self.lock_user(&key);
+            let device_id: Arc<str> = match self.conns.session(conn) {
+                Some(s) if same(&s) => s.device_id,
+                _ => {
+                    let device_id: Arc<str> = Arc::from(login.device_id);
+                    self.admit_device(&mut shard, &key, login, conn, &device_id, now);
+                    device_id
+                }
+            };
+            self.conns.set_session(
+                conn,
+                Session {
+                    key: key.clone(),
+                    device_id,
+                    sig_expires_at,
+                },
+            );
+            self.touch(conn, now);
+            let record = self.record(&mut shard, &key);
+            (
+                record.status(&key.user),
+                self.watched_by(&key, record, &app),
+            )
+        };
+        let mut snapshot = vec![own];
+        snapshot.extend(self.statuses_of(key.app, watched.iter().map(|w| &**w)));
+        Ok(snapshot)
     }
 
-    fn admit_device(&mut self, key: &UserKey, login: &Login<'_>, conn: ConnId, now: Millis) {
-        let app = self.store.app(key.app).expect("login checked the app");
-        let before = self.record(key);
-        let mut record = before.clone();
-        if record.devices.contains_key(login.device_id) {
+    fn admit_device(
+        &self,
+        shard: &mut Shard,
+        key: &UserKey,
+        login: &Login<'_>,
+        conn: ConnId,
+        device_id: &Arc<str>,
+        now: Millis,
+    ) {
+        let app = self.app_opt(key.app).expect("login checked the app");
+        let mut record = self.record(shard, key).clone();
+        if record.devices.contains_key(device_id) {
             // The same SDK instance again (a reconnect): its older connection is stale.
-            if let Some(old) = self.conn_of_device(key, login.device_id) {
+            if let Some(old) = self.conn_of_device(key, device_id) {
                 self.end_session(old, CloseReason::Replaced);
             }
         }
         // A reconnect obeys L2 too: it may claim another platform than before, or the policy
         // may have changed since (F2).
-        for device_id in devices_to_kick(&record, login.device_id, login.platform, &app) {
-            record.devices.remove(&device_id);
-            if let Some(old) = self.conn_of_device(key, &device_id) {
+        for kicked in devices_to_kick(&record, device_id, login.platform, &app) {
+            record.devices.remove(&kicked);
+            if let Some(old) = self.conn_of_device(key, &kicked) {
                 self.end_session(old, CloseReason::Kicked);
             }
         }
-        let device = record
-            .devices
-            .entry(login.device_id.to_string())
-            .or_insert(DeviceRecord {
-                platform: login.platform,
-                logged_in_at: now,
-                online: true,
-                offline_since: None,
-            });
-        device.platform = login.platform;
-        device.online = true;
-        device.offline_since = None;
-        if let Some(c) = self.conns.get_mut(&conn) {
-            c.session = Some(Session {
-                key: key.clone(),
-                device_id: login.device_id.to_string(),
-                sig_expires_at: Millis::MAX,
-            });
+        match record.devices.get_mut(device_id) {
+            Some(device) => {
+                device.platform = login.platform;
+                device.online = true;
+                device.offline_since = None;
+            }
+            None => {
+                record.devices.insert(
+                    device_id.to_string(),
+                    DeviceRecord {
+                        platform: login.platform,
+                        logged_in_at: now,
+                        online: true,
+                        offline_since: None,
+                    },
+                );
+            }
         }
-        self.local.entry(key.clone()).or_default().push(conn);
-        self.commit(key, &before, record, now);
+        self.conns.set_session(
+            conn,
+            Session {
+                key: key.clone(),
+                device_id: device_id.clone(),
+                sig_expires_at: Millis::MAX,
+            },
+        );
+        self.fanout.add_local(key, conn);
+        self.commit(shard, key, record, now);
     }
 
     /// Ends this device's session (L4). The connection stays open and may log in again.
-    pub fn logout(&mut self, conn: ConnId, now: Millis) -> Result<(), EngineError> {
-        let session = self
-            .conns
-            .get_mut(&conn)
-            .and_then(|c| c.session.take())
-            .ok_or_else(EngineError::not_logged_in)?;
-        self.forget_local(&session.key, conn);
-        let before = self.record(&session.key);
-        let mut record = before.clone();
-        record.devices.remove(&session.device_id);
-        self.commit(&session.key, &before, record, now);
-        Ok(())
+    pub fn logout(&self, conn: ConnId, now: Millis) -> Result<(), EngineError> {
+        self.with_session(conn, |shard, session| {
+            self.conns.end_session(conn, now);
+            self.fanout.remove_local(&session.key, conn);
+            let mut record = self.record(shard, &session.key).clone();
+            record.devices.remove(&session.device_id);
+            self.commit(shard, &session.key, record, now);
+            Ok(())
+        })
     }
 
     /// The connection is gone without a logout (D1): its device is OFFLINE from now.
-    pub fn close(&mut self, conn: ConnId, now: Millis) {
-        let Some(c) = self.conns.remove(&conn) else {
+    pub fn close(&self, conn: ConnId, now: Millis) {
+        let Some(seen) = self.conns.session(conn) else {
+            self.conns.remove(conn);
             return;
         };
-        let Some(session) = c.session else {
+        let mut shard = self.lock_user(&seen.key);
+        match self.conns.session(conn) {
+            Some(s) if s.key == seen.key => {}
+            // Closed meanwhile, or (only its own reader could do that) logged in as another
+            // user: start again with what it is now.
+            Some(_) => {
+                drop(shard);
+                return self.close(conn, now);
+            }
+            None => {
+                self.conns.remove(conn);
+                return;
+            }
+        }
+        let Some(session) = self.conns.remove(conn) else {
             return;
         };
-        self.forget_local(&session.key, conn);
-        let before = self.record(&session.key);
-        let mut record = before.clone();
+        self.fanout.remove_local(&session.key, conn);
+        let mut record = self.record(&mut shard, &session.key).clone();
         if let Some(device) = record.devices.get_mut(&session.device_id) {
             device.online = false;
             device.offline_since = Some(now);
         }
-        self.commit(&session.key, &before, record, now);
+        self.commit(&mut shard, &session.key, record, now);
     }
 
-    /// Applies every deadline that has passed by `now`: silent connections (D2), expired
-    /// UserSigs, OFFLINE devices past retention (L5) and subscriptions of users away for too
-    /// long (S7). Call it often (every few hundred milliseconds); it visits only live
-    /// connections and users with a pending deadline.
-    pub fn tick(&mut self, now: Millis) {
-        let mut due = Vec::new();
-        for (&id, c) in &self.conns {
-            let reason = match &c.session {
-                None if now >= c.last_seen.saturating_add(LOGIN_TIMEOUT) => {
-                    Some(CloseReason::TimedOut)
-                }
-                None => None,
-                Some(s) => {
-                    let timeout = self
-                        .store
-                        .app(s.key.app)
-                        .map_or(LOGIN_TIMEOUT, |a| a.heartbeat_timeout.as_millis() as Millis);
-                    if now >= c.last_seen.saturating_add(timeout) {
-                        Some(CloseReason::TimedOut)
-                    } else if now >= s.sig_expires_at {
-                        Some(CloseReason::UserSigExpired)
-                    } else {
-                        None
-                    }
-                }
-            };
-            if let Some(reason) = reason {
-                due.push((id, reason));
-            }
-        }
-        due.sort_unstable();
+    /// Applies every deadline that has passed by `now`: connections that did not log in in
+    /// time, silent connections (D2), expired UserSigs, OFFLINE devices past retention (L5) and
+    /// subscriptions of users away for too long (S7). Call it often (every few hundred
+    /// milliseconds); it visits the connections and the users with a pending deadline only.
+    pub fn tick(&self, now: Millis) {
+        let apps = self.all_apps();
+        let timeouts: HashMap<u32, Millis> = apps
+            .iter()
+            .map(|a| (a.sdk_app_id, a.heartbeat_timeout.as_millis() as Millis))
+            .collect();
+        let due = self.conns.due(now, LOGIN_TIMEOUT, |app| {
+            timeouts.get(&app).copied().unwrap_or(LOGIN_TIMEOUT)
+        });
         for (conn, reason) in due {
-            self.effects.closes.push(Close { conn, reason });
+            self.sink.close(conn, reason);
             self.close(conn, now);
         }
 
-        // Benchmark profile (docs/benchmarks.md): cloning every timed user's record at every
-        // tick (10 per second, two clones of up to 200 subscriptions each) made the tick's cost
-        // grow with the number of OFFLINE users, e.g. all of them right after a reconnect storm.
-        // Visit only the users whose deadline has passed; the body below decides as before.
-        let retention: HashMap<u32, (Millis, Millis)> = self
-            .store
-            .apps()
+        // (offline retention, subscription retention, longest rate window) per app.
+        let limits: HashMap<u32, (Millis, Millis)> = apps
             .iter()
             .map(|a| {
                 (
@@ -234,88 +264,67 @@ impl<S: Store> Engine<S> {
                 )
             })
             .collect();
-        let mut timed: Vec<UserKey> = self
-            .timed
+        let longest_window = apps
             .iter()
-            .filter(|(key, d)| {
-                retention.get(&key.app).is_some_and(|&(offline, away)| {
-                    d.offline_since
-                        .is_some_and(|t| now >= t.saturating_add(offline))
-                        || d.away_since.is_some_and(|t| now >= t.saturating_add(away))
-                })
-            })
-            .map(|(key, _)| key.clone())
-            .collect();
-        timed.sort_unstable();
-        for key in timed {
-            let Some(app) = self.store.app(key.app) else {
-                continue;
-            };
-            let before = self.record(&key);
-            let mut record = before.clone();
-            let retention = app.offline_retention.as_millis() as Millis;
-            record.devices.retain(|_, d| {
-                d.online
-                    || d.offline_since
-                        .is_none_or(|t| now < t.saturating_add(retention))
-            });
-            let away_limit = app.subscription_retention.as_millis() as Millis;
-            if record.status_type() != StatusType::Online
-                && record
-                    .away_since
-                    .is_some_and(|t| now >= t.saturating_add(away_limit))
-            {
-                record.subscriptions.clear();
-            }
-            if record != before {
-                self.commit(&key, &before, record, now);
-            }
-        }
-
-        let longest = self
-            .store
-            .apps()
-            .iter()
-            .flat_map(|a| [a.query_rate, a.subscribe_rate, a.unsubscribe_rate])
+            .flat_map(|a| a.rate_limits())
             .map(|r| r.window.as_millis() as Millis)
             .max()
             .unwrap_or(0);
-        self.rates.prune(now, longest);
+        for index in 0..SHARDS {
+            let mut shard = self.users.lock(index);
+            let mut due: Vec<UserKey> = shard
+                .timed
+                .iter()
+                .filter(|(key, d)| {
+                    limits.get(&key.app).is_some_and(|&(offline, away)| {
+                        d.offline_since
+                            .is_some_and(|t| now >= t.saturating_add(offline))
+                            || d.away_since.is_some_and(|t| now >= t.saturating_add(away))
+                    })
+                })
+                .map(|(key, _)| key.clone())
+                .collect();
+            due.sort_unstable();
+            for key in due {
+                let (offline, away) = limits[&key.app];
+                let before = self.record(&mut shard, &key);
+                let mut record = before.clone();
+                record.devices.retain(|_, d| {
+                    d.online
+                        || d.offline_since
+                            .is_none_or(|t| now < t.saturating_add(offline))
+                });
+                if record.status_type() != StatusType::Online
+                    && record
+                        .away_since
+                        .is_some_and(|t| now >= t.saturating_add(away))
+                {
+                    record.subscriptions.clear();
+                }
+                if record != *before {
+                    self.commit(&mut shard, &key, record, now);
+                }
+            }
+            shard.rates.prune(now, longest_window);
+            drop(shard);
+            self.names.purge(index);
+        }
     }
 
     /// Ends a session the engine decided to end; the server is told to close the connection.
-    fn end_session(&mut self, conn: ConnId, reason: CloseReason) {
-        if let Some(c) = self.conns.remove(&conn) {
-            if let Some(session) = c.session {
-                self.forget_local(&session.key, conn);
-            }
+    fn end_session(&self, conn: ConnId, reason: CloseReason) {
+        if let Some(session) = self.conns.remove(conn) {
+            self.fanout.remove_local(&session.key, conn);
         }
-        self.effects.closes.push(Close { conn, reason });
+        self.sink.close(conn, reason);
     }
 
     fn conn_of_device(&self, key: &UserKey, device_id: &str) -> Option<ConnId> {
-        self.local.get(key)?.iter().copied().find(|c| {
+        self.fanout.local(key).into_iter().find(|&c| {
             self.conns
-                .get(c)
-                .and_then(|c| c.session.as_ref())
-                .is_some_and(|s| s.device_id == device_id)
+                .session(c)
+                .is_some_and(|s| s.key == *key && &*s.device_id == device_id)
         })
-    }
-
-    fn forget_local(&mut self, key: &UserKey, conn: ConnId) {
-        if let Some(conns) = self.local.get_mut(key) {
-            conns.retain(|&c| c != conn);
-            if conns.is_empty() {
-                self.local.remove(key);
-            }
-        }
-    }
-
-    /// Answers `Err(not logged in)` for a connection without a session.
-    pub(crate) fn session_key(&self, conn: ConnId) -> Result<UserKey, EngineError> {
-        self.session_user(conn)
-            .cloned()
-            .ok_or_else(EngineError::not_logged_in)
     }
 }
 
@@ -331,14 +340,14 @@ fn devices_to_kick(
     let others = || record.devices.iter().filter(|(id, _)| *id != device_id);
     let mut kick: Vec<String> = others()
         .filter(|(_, d)| app.multi_device.conflicts(platform, d.platform))
-        .map(|(id, _)| id.clone())
+        .map(|(id, _)| id.to_string())
         .collect();
-    let mut same: Vec<(&String, &DeviceRecord)> =
+    let mut same: Vec<(&str, &DeviceRecord)> =
         others().filter(|(_, d)| d.platform == platform).collect();
-    same.sort_by_key(|(id, d)| (d.logged_in_at, (*id).clone()));
+    same.sort_by_key(|(id, d)| (d.logged_in_at, *id));
     let allowed_others = app.max_instances_per_platform.saturating_sub(1) as usize;
     let excess = same.len().saturating_sub(allowed_others);
-    kick.extend(same.into_iter().take(excess).map(|(id, _)| id.clone()));
+    kick.extend(same.into_iter().take(excess).map(|(id, _)| id.to_string()));
     kick
 }
 

@@ -109,6 +109,10 @@ pub struct AppSettings {
     /// unsubscribeUserStatus calls (S3).
     #[serde(default)]
     pub unsubscribe_rate: RateLimit,
+    /// setSelfStatus calls: not a V2TIM limit (C2 has none) but an abuse cap (ours), far above
+    /// what a person does, so that one client cannot flood every watcher.
+    #[serde(default = "default_set_status_rate")]
+    pub set_status_rate: RateLimit,
     /// How long an OFFLINE device stays logged in (L5).
     #[serde(default = "default_offline_retention", with = "humantime_serde")]
     pub offline_retention: Duration,
@@ -123,6 +127,12 @@ pub struct AppSettings {
     pub max_instances_per_platform: u32,
 }
 
+fn default_set_status_rate() -> RateLimit {
+    RateLimit {
+        calls: 10,
+        window: Duration::from_secs(1),
+    }
+}
 fn default_edition() -> Edition {
     Edition::Ultimate
 }
@@ -167,11 +177,22 @@ impl AppSettings {
             query_rate: RateLimit::default(),
             subscribe_rate: RateLimit::default(),
             unsubscribe_rate: RateLimit::default(),
+            set_status_rate: default_set_status_rate(),
             offline_retention: default_offline_retention(),
             subscription_retention: default_subscription_retention(),
             multi_device: default_multi_device(),
             max_instances_per_platform: default_instances_per_platform(),
         }
+    }
+
+    /// Every call limit of the app.
+    pub fn rate_limits(&self) -> [RateLimit; 4] {
+        [
+            self.query_rate,
+            self.subscribe_rate,
+            self.unsubscribe_rate,
+            self.set_status_rate,
+        ]
     }
 
     /// Refuses settings that cannot work, saying which field is wrong.
@@ -200,7 +221,7 @@ impl AppSettings {
         if self.max_instances_per_platform == 0 {
             return bad("max_instances_per_platform must be above zero");
         }
-        for rate in [self.query_rate, self.subscribe_rate, self.unsubscribe_rate] {
+        for rate in self.rate_limits() {
             if rate.calls == 0 || rate.window.is_zero() {
                 return bad("rate limits need calls and a window above zero");
             }

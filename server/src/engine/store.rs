@@ -1,11 +1,14 @@
-//! Per-user state behind one interface, so that a shared backend (Redis, for a cluster) can
-//! replace the in-memory one without moving a rule. The store keeps data; the engine decides.
+//! What a user's record holds, and the [`Store`] that keeps what must outlive a restart: apps,
+//! friends and each user's durable state. The engine keeps the live state itself, loads a user
+//! from the store the first time it needs them after a start (so that a start costs the same
+//! however many users were ever seen), and writes a user back only when the durable part of the
+//! record changed. A shared backend (Redis, for a cluster) implements the same trait.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use indexmap::IndexSet;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::settings::AppSettings;
 use super::types::{Millis, Platform, StatusType, UserKey, UserStatus};
@@ -23,19 +26,96 @@ pub struct DeviceRecord {
     pub offline_since: Option<Millis>,
 }
 
+/// A user's devices by device ID, in ID order. A user has a handful at most: a sorted `Vec`
+/// costs a fraction of a `BTreeMap`'s first node (about 640 bytes for one device), and the
+/// durable form is the same JSON object.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Devices(Vec<(String, DeviceRecord)>);
+
+impl Devices {
+    fn find(&self, id: &str) -> Result<usize, usize> {
+        self.0.binary_search_by(|(k, _)| k.as_str().cmp(id))
+    }
+
+    pub fn get(&self, id: &str) -> Option<&DeviceRecord> {
+        self.find(id).ok().map(|i| &self.0[i].1)
+    }
+
+    pub fn get_mut(&mut self, id: &str) -> Option<&mut DeviceRecord> {
+        self.find(id).ok().map(|i| &mut self.0[i].1)
+    }
+
+    pub fn contains_key(&self, id: &str) -> bool {
+        self.find(id).is_ok()
+    }
+
+    /// Adds or replaces a device; answers the one it replaced.
+    pub fn insert(&mut self, id: String, device: DeviceRecord) -> Option<DeviceRecord> {
+        match self.find(&id) {
+            Ok(i) => Some(std::mem::replace(&mut self.0[i].1, device)),
+            Err(i) => {
+                self.0.insert(i, (id, device));
+                None
+            }
+        }
+    }
+
+    pub fn remove(&mut self, id: &str) -> Option<DeviceRecord> {
+        self.find(id).ok().map(|i| self.0.remove(i).1)
+    }
+
+    pub fn retain(&mut self, mut keep: impl FnMut(&str, &mut DeviceRecord) -> bool) {
+        self.0.retain_mut(|(id, d)| keep(id, d));
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &DeviceRecord)> {
+        self.0.iter().map(|(id, d)| (id.as_str(), d))
+    }
+
+    pub fn values(&self) -> impl Iterator<Item = &DeviceRecord> {
+        self.0.iter().map(|(_, d)| d)
+    }
+
+    pub fn values_mut(&mut self) -> impl Iterator<Item = &mut DeviceRecord> {
+        self.0.iter_mut().map(|(_, d)| d)
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl Serialize for Devices {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.0.iter().map(|(id, d)| (id, d)))
+    }
+}
+
+impl<'de> Deserialize<'de> for Devices {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Devices, D::Error> {
+        let map = BTreeMap::<String, DeviceRecord>::deserialize(deserializer)?;
+        Ok(Devices(map.into_iter().collect()))
+    }
+}
+
 /// Everything the engine knows about one user.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserRecord {
     /// Logged-in devices by device ID.
-    pub devices: BTreeMap<String, DeviceRecord>,
+    pub devices: Devices,
     /// Not kept across restarts: C3 clears it when the user leaves ONLINE anyway.
     #[serde(skip)]
     pub custom_status: String,
     /// Version of the last notified change; only grows (N3).
     #[serde(skip)]
     pub version: u64,
-    /// Subscribed userIDs, earliest first (S5).
-    pub subscriptions: IndexSet<String>,
+    /// Subscribed userIDs, earliest first (S5). The IDs are interned: one allocation per user
+    /// however many subscribe to them.
+    pub subscriptions: IndexSet<Arc<str>>,
     /// Since when the user has been away from ONLINE without a break (S7); None while ONLINE.
     pub away_since: Option<Millis>,
 }
@@ -74,94 +154,104 @@ impl UserRecord {
     pub fn has_durable_state(&self) -> bool {
         !self.devices.is_empty() || !self.subscriptions.is_empty()
     }
+
+    /// Whether `other` keeps the same durable form (what [`Store::put_user`] would write):
+    /// the devices without their online flags, the subscriptions in order, and `away_since`.
+    /// Compared in place: serialising both on every change cost more than the change itself.
+    pub fn same_durable_state(&self, other: &UserRecord) -> bool {
+        match (self.has_durable_state(), other.has_durable_state()) {
+            (false, false) => true,
+            (true, true) => {
+                self.away_since == other.away_since
+                    && self.subscriptions.iter().eq(other.subscriptions.iter())
+                    && self.devices.len() == other.devices.len()
+                    && self
+                        .devices
+                        .iter()
+                        .zip(other.devices.iter())
+                        .all(|((ka, da), (kb, db))| {
+                            ka == kb
+                                && da.platform == db.platform
+                                && da.logged_in_at == db.logged_in_at
+                                && da.offline_since == db.offline_since
+                        })
+            }
+            _ => false,
+        }
+    }
 }
 
-/// Where per-user state, friends and app settings live.
+/// Where apps, friends and each user's durable state are kept.
 ///
-/// Reads return owned values so that a networked backend can implement it; the in-memory
-/// store's clones are small (a record holds at most a few devices and 200 subscriptions).
-pub trait Store: Send {
-    /// The settings of one app, if it exists.
-    fn app(&self, sdk_app_id: u32) -> Option<Arc<AppSettings>>;
-    /// Every app.
-    fn apps(&self) -> Vec<Arc<AppSettings>>;
-    /// Creates or replaces an app's settings.
-    fn put_app(&mut self, settings: AppSettings);
-
-    /// One user's record, if the user was ever seen.
+/// Calls come from many threads at once, but never two at once for the same user: the engine
+/// calls the user methods holding that user's lock. A write must be visible to the next read
+/// at once (a store that writes behind keeps what it has not written yet in memory); when it
+/// reaches the disk is the store's business (see the server's `DurableStore`).
+pub trait Store: Send + Sync {
+    /// Every app kept from an earlier run; read once, when the engine starts.
+    fn apps(&self) -> Vec<AppSettings>;
+    /// Keeps an app's settings.
+    fn put_app(&self, settings: &AppSettings);
+    /// What was kept of a user, if anything.
     fn user(&self, key: &UserKey) -> Option<UserRecord>;
-    /// One user's status, if the user was ever seen. The default clones the whole record; a
-    /// store that holds records in memory answers without the clone (benchmark profile,
-    /// docs/benchmarks.md: a login snapshot of 200 watched users cloned 200 records of 200
-    /// subscriptions each).
-    fn status(&self, key: &UserKey) -> Option<UserStatus> {
-        self.user(key).map(|record| record.status(&key.user))
-    }
-    /// Stores a user's record (and keeps the subscriber index in step with its subscriptions).
-    fn put_user(&mut self, key: &UserKey, record: UserRecord);
-    /// Every user with a record.
-    fn user_keys(&self) -> Vec<UserKey>;
-    /// The users of the same app who subscribe to `key`.
-    fn subscribers_of(&self, key: &UserKey) -> Vec<String>;
-
-    /// Records "owner has friend as a friend" (F1). Returns false if it was already there.
-    fn add_friend(&mut self, owner: &UserKey, friend: &str) -> bool;
-    /// Removes "owner has friend as a friend". Returns false if it was not there.
-    fn remove_friend(&mut self, owner: &UserKey, friend: &str) -> bool;
-    /// Whom `owner` has as friends.
+    /// Keeps a user's durable state; a record without any ([`UserRecord::has_durable_state`])
+    /// removes the user.
+    fn put_user(&self, key: &UserKey, record: &UserRecord);
+    /// Up to `limit` kept users after `after` (from the first when `None`), in key order: how
+    /// [`Engine::recover_some`](super::Engine::recover_some) walks everyone after a start.
+    fn user_keys_after(&self, after: Option<&UserKey>, limit: usize) -> Vec<UserKey>;
+    /// Whom `owner` has as friends (F1).
     fn friends_of(&self, owner: &UserKey) -> Vec<String>;
-    /// Who has `friend` as a friend.
-    fn friend_owners_of(&self, friend: &UserKey) -> Vec<String>;
+    /// Records "owner has friend as a friend". Answers false if it was already there.
+    fn add_friend(&self, owner: &UserKey, friend: &str) -> bool;
+    /// Removes "owner has friend as a friend". Answers false if it was not there.
+    fn remove_friend(&self, owner: &UserKey, friend: &str) -> bool;
 }
 
-/// A boxed store is a store, so a server can choose its backend at run time.
-impl<T: Store + ?Sized> Store for Box<T> {
-    fn app(&self, sdk_app_id: u32) -> Option<Arc<AppSettings>> {
-        (**self).app(sdk_app_id)
-    }
-    fn apps(&self) -> Vec<Arc<AppSettings>> {
-        (**self).apps()
-    }
-    fn put_app(&mut self, settings: AppSettings) {
-        (**self).put_app(settings)
-    }
-    fn user(&self, key: &UserKey) -> Option<UserRecord> {
-        (**self).user(key)
-    }
-    fn status(&self, key: &UserKey) -> Option<UserStatus> {
-        (**self).status(key)
-    }
-    fn put_user(&mut self, key: &UserKey, record: UserRecord) {
-        (**self).put_user(key, record)
-    }
-    fn user_keys(&self) -> Vec<UserKey> {
-        (**self).user_keys()
-    }
-    fn subscribers_of(&self, key: &UserKey) -> Vec<String> {
-        (**self).subscribers_of(key)
-    }
-    fn add_friend(&mut self, owner: &UserKey, friend: &str) -> bool {
-        (**self).add_friend(owner, friend)
-    }
-    fn remove_friend(&mut self, owner: &UserKey, friend: &str) -> bool {
-        (**self).remove_friend(owner, friend)
-    }
-    fn friends_of(&self, owner: &UserKey) -> Vec<String> {
-        (**self).friends_of(owner)
-    }
-    fn friend_owners_of(&self, friend: &UserKey) -> Vec<String> {
-        (**self).friend_owners_of(friend)
-    }
+macro_rules! forward_store {
+    ($($ptr:ident),*) => {$(
+        /// A shared or boxed store is a store, so a server can choose its backend at run time.
+        impl<T: Store + ?Sized> Store for $ptr<T> {
+            fn apps(&self) -> Vec<AppSettings> {
+                (**self).apps()
+            }
+            fn put_app(&self, settings: &AppSettings) {
+                (**self).put_app(settings)
+            }
+            fn user(&self, key: &UserKey) -> Option<UserRecord> {
+                (**self).user(key)
+            }
+            fn put_user(&self, key: &UserKey, record: &UserRecord) {
+                (**self).put_user(key, record)
+            }
+            fn user_keys_after(&self, after: Option<&UserKey>, limit: usize) -> Vec<UserKey> {
+                (**self).user_keys_after(after, limit)
+            }
+            fn friends_of(&self, owner: &UserKey) -> Vec<String> {
+                (**self).friends_of(owner)
+            }
+            fn add_friend(&self, owner: &UserKey, friend: &str) -> bool {
+                (**self).add_friend(owner, friend)
+            }
+            fn remove_friend(&self, owner: &UserKey, friend: &str) -> bool {
+                (**self).remove_friend(owner, friend)
+            }
+        }
+    )*};
 }
+forward_store!(Box, Arc);
 
-/// The embedded default store: everything in memory.
+/// A store in memory only: for tests, and for a server without a data directory.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
-    apps: BTreeMap<u32, Arc<AppSettings>>,
+    inner: Mutex<MemoryInner>,
+}
+
+#[derive(Debug, Default)]
+struct MemoryInner {
+    apps: BTreeMap<u32, AppSettings>,
     users: HashMap<UserKey, UserRecord>,
-    subscribers: HashMap<UserKey, BTreeSet<String>>,
     friends: HashMap<UserKey, BTreeSet<String>>,
-    friend_owners: HashMap<UserKey, BTreeSet<String>>,
 }
 
 impl MemoryStore {
@@ -169,112 +259,79 @@ impl MemoryStore {
         MemoryStore::default()
     }
 
-    /// One user's record, borrowed (for a store layered on this one; no clone).
-    pub fn user_ref(&self, key: &UserKey) -> Option<&UserRecord> {
-        self.users.get(key)
+    fn inner(&self) -> std::sync::MutexGuard<'_, MemoryInner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
-}
 
-fn set_of(map: &HashMap<UserKey, BTreeSet<String>>, key: &UserKey) -> Vec<String> {
-    map.get(key)
-        .map(|s| s.iter().cloned().collect())
-        .unwrap_or_default()
-}
-
-fn remove_from(map: &mut HashMap<UserKey, BTreeSet<String>>, key: &UserKey, item: &str) -> bool {
-    let Some(set) = map.get_mut(key) else {
-        return false;
-    };
-    let removed = set.remove(item);
-    if set.is_empty() {
-        map.remove(key);
+    /// Every user with a kept record (for tests that copy a store).
+    pub fn user_keys(&self) -> Vec<UserKey> {
+        self.inner().users.keys().cloned().collect()
     }
-    removed
 }
 
 impl Store for MemoryStore {
-    fn app(&self, sdk_app_id: u32) -> Option<Arc<AppSettings>> {
-        self.apps.get(&sdk_app_id).cloned()
+    fn apps(&self) -> Vec<AppSettings> {
+        self.inner().apps.values().cloned().collect()
     }
 
-    fn apps(&self) -> Vec<Arc<AppSettings>> {
-        self.apps.values().cloned().collect()
-    }
-
-    fn put_app(&mut self, settings: AppSettings) {
-        self.apps.insert(settings.sdk_app_id, Arc::new(settings));
+    fn put_app(&self, settings: &AppSettings) {
+        self.inner()
+            .apps
+            .insert(settings.sdk_app_id, settings.clone());
     }
 
     fn user(&self, key: &UserKey) -> Option<UserRecord> {
-        self.users.get(key).cloned()
+        self.inner().users.get(key).cloned()
     }
 
-    fn status(&self, key: &UserKey) -> Option<UserStatus> {
-        self.users.get(key).map(|record| record.status(&key.user))
+    fn put_user(&self, key: &UserKey, record: &UserRecord) {
+        let mut inner = self.inner();
+        if record.has_durable_state() {
+            inner.users.insert(key.clone(), record.clone());
+        } else {
+            inner.users.remove(key);
+        }
     }
 
-    fn put_user(&mut self, key: &UserKey, record: UserRecord) {
-        let old = self.users.get(key).map(|r| &r.subscriptions);
-        let removed: Vec<String> = old
-            .into_iter()
-            .flatten()
-            .filter(|id| !record.subscriptions.contains(*id))
+    fn user_keys_after(&self, after: Option<&UserKey>, limit: usize) -> Vec<UserKey> {
+        let mut keys: Vec<UserKey> = self
+            .inner()
+            .users
+            .keys()
+            .filter(|k| after.is_none_or(|a| *k > a))
             .cloned()
             .collect();
-        let added: Vec<String> = record
-            .subscriptions
-            .iter()
-            .filter(|id| !old.is_some_and(|o| o.contains(*id)))
-            .cloned()
-            .collect();
-        for id in removed {
-            remove_from(&mut self.subscribers, &UserKey::new(key.app, id), &key.user);
-        }
-        for id in added {
-            self.subscribers
-                .entry(UserKey::new(key.app, id))
-                .or_default()
-                .insert(key.user.clone());
-        }
-        self.users.insert(key.clone(), record);
-    }
-
-    fn user_keys(&self) -> Vec<UserKey> {
-        self.users.keys().cloned().collect()
-    }
-
-    fn subscribers_of(&self, key: &UserKey) -> Vec<String> {
-        set_of(&self.subscribers, key)
-    }
-
-    fn add_friend(&mut self, owner: &UserKey, friend: &str) -> bool {
-        let added = self
-            .friends
-            .entry(owner.clone())
-            .or_default()
-            .insert(friend.to_string());
-        self.friend_owners
-            .entry(UserKey::new(owner.app, friend))
-            .or_default()
-            .insert(owner.user.clone());
-        added
-    }
-
-    fn remove_friend(&mut self, owner: &UserKey, friend: &str) -> bool {
-        remove_from(
-            &mut self.friend_owners,
-            &UserKey::new(owner.app, friend),
-            &owner.user,
-        );
-        remove_from(&mut self.friends, owner, friend)
+        keys.sort();
+        keys.truncate(limit);
+        keys
     }
 
     fn friends_of(&self, owner: &UserKey) -> Vec<String> {
-        set_of(&self.friends, owner)
+        self.inner()
+            .friends
+            .get(owner)
+            .map(|s| s.iter().cloned().collect())
+            .unwrap_or_default()
     }
 
-    fn friend_owners_of(&self, friend: &UserKey) -> Vec<String> {
-        set_of(&self.friend_owners, friend)
+    fn add_friend(&self, owner: &UserKey, friend: &str) -> bool {
+        self.inner()
+            .friends
+            .entry(owner.clone())
+            .or_default()
+            .insert(friend.to_string())
+    }
+
+    fn remove_friend(&self, owner: &UserKey, friend: &str) -> bool {
+        let mut inner = self.inner();
+        let Some(set) = inner.friends.get_mut(owner) else {
+            return false;
+        };
+        let removed = set.remove(friend);
+        if set.is_empty() {
+            inner.friends.remove(owner);
+        }
+        removed
     }
 }
 
@@ -282,36 +339,76 @@ impl Store for MemoryStore {
 mod tests {
     use super::*;
 
+    fn device(platform: Platform, at: Millis) -> DeviceRecord {
+        DeviceRecord {
+            platform,
+            logged_in_at: at,
+            online: true,
+            offline_since: None,
+        }
+    }
+
     #[test]
-    fn subscriber_index_follows_records() {
-        let mut store = MemoryStore::new();
-        let alice = UserKey::new(1, "alice");
-        let mut rec = UserRecord::default();
-        rec.subscriptions.insert("bob".into());
-        rec.subscriptions.insert("carol".into());
-        store.put_user(&alice, rec.clone());
-        assert_eq!(store.subscribers_of(&UserKey::new(1, "bob")), vec!["alice"]);
-        rec.subscriptions.shift_remove("bob");
-        store.put_user(&alice, rec);
-        assert!(store.subscribers_of(&UserKey::new(1, "bob")).is_empty());
+    fn devices_keep_id_order_and_the_map_form() {
+        let mut devices = Devices::default();
+        assert!(devices
+            .insert("b".into(), device(Platform::Web, 2))
+            .is_none());
+        assert!(devices
+            .insert("a".into(), device(Platform::Mac, 1))
+            .is_none());
+        assert!(devices
+            .insert("b".into(), device(Platform::Web, 3))
+            .is_some());
         assert_eq!(
-            store.subscribers_of(&UserKey::new(1, "carol")),
-            vec!["alice"]
+            devices.iter().map(|(id, _)| id).collect::<Vec<_>>(),
+            ["a", "b"]
         );
-        assert!(store.subscribers_of(&UserKey::new(2, "carol")).is_empty());
+        let json = serde_json::to_string(&devices).unwrap();
+        assert_eq!(
+            json,
+            r#"{"a":{"platform":"Mac","logged_in_at":1,"offline_since":null},"b":{"platform":"Web","logged_in_at":3,"offline_since":null}}"#
+        );
+        let back: Devices = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.len(), 2);
+        assert!(!back.get("a").unwrap().online);
+        assert_eq!(devices.remove("a").unwrap().platform, Platform::Mac);
+        assert!(!devices.contains_key("a"));
+    }
+
+    #[test]
+    fn durable_comparison_agrees_with_the_serialised_form() {
+        let form = |r: &UserRecord| {
+            r.has_durable_state()
+                .then(|| serde_json::to_vec(r).unwrap())
+        };
+        let mut a = UserRecord::default();
+        let mut b = a.clone();
+        assert!(a.same_durable_state(&b));
+        b.custom_status = "x".into();
+        b.version = 9;
+        assert!(a.same_durable_state(&b), "not durable");
+        b.subscriptions.insert("bob".into());
+        assert!(!a.same_durable_state(&b));
+        assert_ne!(form(&a), form(&b));
+        a.subscriptions.insert("bob".into());
+        a.devices.insert("d".into(), device(Platform::Linux, 1));
+        b.devices.insert("d".into(), device(Platform::Linux, 1));
+        b.devices.get_mut("d").unwrap().online = false;
+        assert!(a.same_durable_state(&b), "the online flag is not durable");
+        assert_eq!(form(&a), form(&b));
     }
 
     #[test]
     fn friends_are_one_directional() {
         // covers: F1
-        let mut store = MemoryStore::new();
+        let store = MemoryStore::new();
         let a = UserKey::new(1, "a");
         assert!(store.add_friend(&a, "b"));
         assert!(!store.add_friend(&a, "b"));
         assert_eq!(store.friends_of(&a), vec!["b"]);
         assert!(store.friends_of(&UserKey::new(1, "b")).is_empty());
-        assert_eq!(store.friend_owners_of(&UserKey::new(1, "b")), vec!["a"]);
         assert!(store.remove_friend(&a, "b"));
-        assert!(store.friend_owners_of(&UserKey::new(1, "b")).is_empty());
+        assert!(!store.remove_friend(&a, "b"));
     }
 }

@@ -1,5 +1,7 @@
 //! The values the engine speaks in.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 /// The platform a device declared at login (I3), with the V2TIM/REST platform names. The
@@ -34,15 +36,16 @@ pub type Millis = u64;
 /// A connection, numbered by the server that accepted it. Local to one server node.
 pub type ConnId = u64;
 
-/// A user within an app: apps never see each other's users (I1).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+/// A user within an app: apps never see each other's users (I1). The ID is shared, not copied,
+/// wherever the engine keeps it (subscriptions, fan-out tables): see [`super::intern`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct UserKey {
     pub app: u32,
-    pub user: String,
+    pub user: Arc<str>,
 }
 
 impl UserKey {
-    pub fn new(app: u32, user: impl Into<String>) -> UserKey {
+    pub fn new(app: u32, user: impl Into<Arc<str>>) -> UserKey {
         UserKey {
             app,
             user: user.into(),
@@ -83,7 +86,7 @@ pub struct StatusChange {
 impl StatusChange {
     /// The user who changed: the key the bus fans out by.
     pub fn key(&self) -> UserKey {
-        UserKey::new(self.app, self.status.user_id.clone())
+        UserKey::new(self.app, self.status.user_id.as_str())
     }
 }
 
@@ -94,7 +97,7 @@ pub enum CloseReason {
     Kicked,
     /// The session's UserSig expired: tell the client, then close.
     UserSigExpired,
-    /// Nothing arrived for the heartbeat timeout (D2).
+    /// Nothing arrived for the heartbeat timeout (D2), or no login came in time.
     TimedOut,
     /// The same device logged in again on a newer connection; the old one is stale.
     Replaced,
@@ -107,7 +110,8 @@ pub struct Close {
     pub reason: CloseReason,
 }
 
-/// What the engine decided besides its direct answers: changes to fan out and connections to close.
+/// What the engine decided besides its direct answers: changes to fan out and connections to
+/// close, in the order decided (what [`super::Recorder`] collects).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Effects {
     pub changes: Vec<StatusChange>,

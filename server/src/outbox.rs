@@ -1,0 +1,416 @@
+//! A connection's outbox: what its writer is to send, bounded in bytes and entries.
+//!
+//! Replies keep the place reserved for them when their request arrived, so a reply always
+//! leaves before any push its request caused (the pushes queue behind the reserved place) and
+//! in request order. Pushes that wait behind each other are coalesced: one entry per user,
+//! holding the latest status (N5), never moved ahead of a reply queued before it. An outbox that
+//! outgrows its limits (a client that does not read) is ended: its queue is dropped at once and
+//! the connection is closed as a slow consumer.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use indexmap::IndexMap;
+use tokio::sync::Notify;
+
+use crate::engine::CloseReason;
+
+/// A changed status, encoded once (as the JSON of one `WireStatus`) and shared by every
+/// connection it goes to. Benchmark profile (docs/benchmarks.md): cloning the status per
+/// receiver and encoding it again in every writer was the hottest user-space path of fan-out.
+#[derive(Debug)]
+pub struct EncodedStatus {
+    /// Whose status it is: an outbox keeps only the latest per user (N5).
+    pub user_id: Arc<str>,
+    /// `encode(&WireStatus)`.
+    pub json: Vec<u8>,
+}
+
+/// How much one outbox may hold before its connection is closed as a slow consumer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Bytes of replies and pushes waiting (a single reply may be larger: a login snapshot).
+    pub max_bytes: usize,
+    /// Replies and distinct users' pushes waiting.
+    pub max_entries: usize,
+}
+
+/// Why an outbox ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum End {
+    /// The engine or the server closes the connection: send what is queued, say why (for a
+    /// kick or an expired UserSig), then close.
+    Close(CloseReason),
+    /// The reader is done (the peer closed, or sent something that closed it): send what is
+    /// queued, then close.
+    Done,
+    /// The client did not read and the outbox outgrew its limits: close at once.
+    Overflow,
+}
+
+/// What the writer gets from [`Outbox::take`].
+pub enum Taken {
+    /// Frames to write, already framed (length prefix and payload), in order.
+    Bytes(Vec<u8>),
+    /// The last frames to write (possibly none), and why the connection ends.
+    End(Vec<u8>, End),
+}
+
+/// A reserved place for a reply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Slot(u64);
+
+pub struct Outbox {
+    state: Mutex<State>,
+    ready: Notify,
+    limits: Limits,
+}
+
+#[derive(Default)]
+struct State {
+    items: VecDeque<Item>,
+    bytes: usize,
+    entries: usize,
+    next_slot: u64,
+    end: Option<End>,
+}
+
+enum Item {
+    Reply { slot: u64, frame: Option<Vec<u8>> },
+    Statuses(IndexMap<Arc<str>, Arc<EncodedStatus>>),
+}
+
+impl Outbox {
+    pub fn new(limits: Limits) -> Outbox {
+        Outbox {
+            state: Mutex::new(State::default()),
+            ready: Notify::new(),
+            limits,
+        }
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Reserves the place of the reply to a request that just arrived.
+    pub fn reserve(&self) -> Slot {
+        let mut state = self.state();
+        let slot = state.next_slot;
+        state.next_slot += 1;
+        state.items.push_back(Item::Reply { slot, frame: None });
+        state.entries += 1;
+        Slot(slot)
+    }
+
+    /// Puts a reply in its place. Answers false when that ended the outbox (overflow).
+    pub fn fill(&self, slot: Slot, payload: &[u8]) -> bool {
+        let mut state = self.state();
+        let framed = frame(payload);
+        let size = framed.len();
+        let Some(Item::Reply { frame, .. }) = state
+            .items
+            .iter_mut()
+            .rev()
+            .find(|i| matches!(i, Item::Reply { slot: s, .. } if *s == slot.0))
+        else {
+            return state.end != Some(End::Overflow);
+        };
+        *frame = Some(framed);
+        state.bytes += size;
+        let ok = self.check(&mut state);
+        drop(state);
+        self.ready.notify_one();
+        ok
+    }
+
+    /// Sends a message that answers no request (a refusal before closing).
+    pub fn send(&self, payload: &[u8]) -> bool {
+        let slot = self.reserve();
+        self.fill(slot, payload)
+    }
+
+    /// Queues a push, coalesced with one of the same user still waiting since the last reply
+    /// (N5). Answers false when that ended the outbox (overflow).
+    pub fn push(&self, status: &Arc<EncodedStatus>) -> bool {
+        let mut state = self.state();
+        if state.end.is_some() {
+            return state.end != Some(End::Overflow);
+        }
+        let size = status.json.len() + 1;
+        let group = match state.items.back_mut() {
+            Some(Item::Statuses(group)) => group,
+            _ => {
+                state.items.push_back(Item::Statuses(IndexMap::new()));
+                match state.items.back_mut() {
+                    Some(Item::Statuses(group)) => group,
+                    _ => unreachable!("just pushed"),
+                }
+            }
+        };
+        // An existing key keeps its place and takes the newer status (N5).
+        let replaced = group.insert(status.user_id.clone(), status.clone());
+        match replaced {
+            Some(old) => {
+                state.bytes = state.bytes + size - (old.json.len() + 1);
+            }
+            None => {
+                state.bytes += size;
+                state.entries += 1;
+            }
+        }
+        let ok = self.check(&mut state);
+        drop(state);
+        self.ready.notify_one();
+        ok
+    }
+
+    /// Ends the outbox; the writer sends what is queued (but after an overflow), then closes.
+    /// The first end wins.
+    pub fn end(&self, end: End) {
+        let mut state = self.state();
+        if state.end.is_none() {
+            state.end = Some(end);
+        }
+        drop(state);
+        self.ready.notify_one();
+    }
+
+    /// Ends the outbox if it outgrew its limits; answers whether it is still open.
+    fn check(&self, state: &mut State) -> bool {
+        // One reply alone may be larger than the limit (a login snapshot of many friends).
+        let lone_reply = state.items.len() == 1 && matches!(state.items[0], Item::Reply { .. });
+        let over = state.entries > self.limits.max_entries
+            || (state.bytes > self.limits.max_bytes && !lone_reply);
+        if over {
+            state.items.clear();
+            state.bytes = 0;
+            state.entries = 0;
+            state.end = Some(End::Overflow);
+        }
+        !over
+    }
+
+    /// Waits for something to write: every frame ready at the front (up to the first reply
+    /// not yet made), or the end.
+    pub async fn take(&self) -> Taken {
+        loop {
+            let notified = self.ready.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            {
+                let mut state = self.state();
+                if state.end == Some(End::Overflow) {
+                    return Taken::End(Vec::new(), End::Overflow);
+                }
+                let ending = state.end;
+                let bytes = drain(&mut state, ending.is_some());
+                if let Some(end) = ending {
+                    return Taken::End(bytes, end);
+                }
+                if !bytes.is_empty() {
+                    return Taken::Bytes(bytes);
+                }
+            }
+            notified.await;
+        }
+    }
+
+    /// Bytes waiting, for tests and benchmarks.
+    pub fn queued_bytes(&self) -> usize {
+        self.state().bytes
+    }
+}
+
+/// Takes the frames ready at the front. When the outbox is ending, replies that will never be
+/// made are skipped rather than waited for.
+fn drain(state: &mut State, ending: bool) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(item) = state.items.front_mut() {
+        match item {
+            Item::Reply { frame: None, .. } if !ending => break,
+            Item::Reply { frame, .. } => {
+                if let Some(frame) = frame.take() {
+                    state.bytes -= frame.len();
+                    out.extend_from_slice(&frame);
+                }
+            }
+            Item::Statuses(group) => {
+                state.bytes -= group.values().map(|s| s.json.len() + 1).sum::<usize>();
+                state.entries -= group.len() - 1;
+                out.extend_from_slice(&frame(&status_changed(group)));
+            }
+        }
+        state.items.pop_front();
+        state.entries -= 1;
+    }
+    out
+}
+
+/// A length-prefixed frame.
+fn frame(payload: &[u8]) -> Vec<u8> {
+    let mut framed = Vec::with_capacity(4 + payload.len());
+    framed.extend_from_slice(&(payload.len() as u32).to_be_bytes());
+    framed.extend_from_slice(payload);
+    framed
+}
+
+/// The bytes of `encode(&ServerMessage::StatusChanged { statuses })`, joined from statuses that
+/// were each encoded once for all their receivers. Empties `group`.
+fn status_changed(group: &mut IndexMap<Arc<str>, Arc<EncodedStatus>>) -> Vec<u8> {
+    const HEAD: &[u8] = br#"{"type":"status_changed","statuses":["#;
+    const TAIL: &[u8] = b"]}";
+    let body: usize = group.values().map(|s| s.json.len() + 1).sum();
+    let mut out = Vec::with_capacity(HEAD.len() + body + TAIL.len());
+    out.extend_from_slice(HEAD);
+    for (i, (_, status)) in group.drain(..).enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(&status.json);
+    }
+    out.extend_from_slice(TAIL);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use imstatus_protocol::{encode, ServerMessage, WireStatus};
+
+    fn status(user: &str, custom: &str, version: u64) -> WireStatus {
+        WireStatus {
+            user_id: user.into(),
+            status_type: 1,
+            custom_status: custom.into(),
+            online_devices: vec!["Linux".into(), "Web".into()],
+            version,
+        }
+    }
+
+    fn encoded(s: &WireStatus) -> Arc<EncodedStatus> {
+        Arc::new(EncodedStatus {
+            user_id: Arc::from(s.user_id.as_str()),
+            json: encode(s),
+        })
+    }
+
+    const ROOMY: Limits = Limits {
+        max_bytes: 1 << 20,
+        max_entries: 1000,
+    };
+
+    /// The payloads of the frames in `bytes`.
+    fn frames(mut bytes: &[u8]) -> Vec<ServerMessage> {
+        let mut out = Vec::new();
+        while !bytes.is_empty() {
+            let len = u32::from_be_bytes(bytes[..4].try_into().unwrap()) as usize;
+            out.push(imstatus_protocol::decode_server_message(&bytes[4..4 + len]).unwrap());
+            bytes = &bytes[4 + len..];
+        }
+        out
+    }
+
+    fn take_now(outbox: &Outbox) -> Taken {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(outbox.take())
+    }
+
+    #[test]
+    fn pre_encoded_push_is_byte_identical_and_coalesced() {
+        // covers: N5 (coalesced, latest per user, first-seen order)
+        let statuses = [
+            status("bob", "a \"quoted\" é", 5),
+            status("amy", "", 7),
+            status("bob", "later", 6),
+        ];
+        let outbox = Outbox::new(ROOMY);
+        for s in &statuses {
+            assert!(outbox.push(&encoded(s)));
+        }
+        let expected = ServerMessage::StatusChanged {
+            statuses: vec![statuses[2].clone(), statuses[1].clone()],
+        };
+        match take_now(&outbox) {
+            Taken::Bytes(bytes) => assert_eq!(frames(&bytes), vec![expected]),
+            Taken::End(..) => panic!("not ended"),
+        }
+        assert_eq!(outbox.queued_bytes(), 0);
+    }
+
+    #[test]
+    fn a_reply_leaves_before_the_pushes_queued_after_its_place() {
+        // covers: N3 (reply before the pushes it caused, per-user order kept)
+        let outbox = Outbox::new(ROOMY);
+        assert!(outbox.push(&encoded(&status("amy", "1", 1))));
+        let slot = outbox.reserve();
+        assert!(outbox.push(&encoded(&status("amy", "2", 2))));
+        // The push before the reserved place may go; nothing after it.
+        match take_now(&outbox) {
+            Taken::Bytes(bytes) => assert_eq!(frames(&bytes).len(), 1),
+            Taken::End(..) => panic!("not ended"),
+        }
+        let reply = ServerMessage::Ok {
+            id: 9,
+            statuses: vec![],
+            protocol_version: None,
+            server_time_ms: None,
+        };
+        assert!(outbox.fill(slot, &encode(&reply)));
+        match take_now(&outbox) {
+            Taken::Bytes(bytes) => {
+                let got = frames(&bytes);
+                assert_eq!(got[0], reply);
+                assert!(
+                    matches!(&got[1], ServerMessage::StatusChanged { statuses } if statuses[0].version == 2)
+                );
+            }
+            Taken::End(..) => panic!("not ended"),
+        }
+    }
+
+    #[test]
+    fn a_full_outbox_ends_and_drops_its_queue() {
+        let outbox = Outbox::new(Limits {
+            max_bytes: 10_000,
+            max_entries: 5,
+        });
+        for i in 0..5 {
+            assert!(outbox.push(&encoded(&status(&format!("u{i}"), "", 1))));
+        }
+        // The same users again coalesce: still within the limit.
+        for i in 0..5 {
+            assert!(outbox.push(&encoded(&status(&format!("u{i}"), "x", 2))));
+        }
+        assert!(!outbox.push(&encoded(&status("u5", "", 1))));
+        assert_eq!(outbox.queued_bytes(), 0);
+        assert!(matches!(take_now(&outbox), Taken::End(b, End::Overflow) if b.is_empty()));
+        // Bytes count too.
+        let outbox = Outbox::new(Limits {
+            max_bytes: 400,
+            max_entries: 100,
+        });
+        let big = status("big", &"x".repeat(100), 1);
+        assert!(outbox.push(&encoded(&big)));
+        assert!(outbox.push(&encoded(&status("b2", &"x".repeat(100), 1))));
+        assert!(!outbox.push(&encoded(&status("b3", &"x".repeat(100), 1))));
+    }
+
+    #[test]
+    fn ending_sends_what_is_queued_and_skips_replies_never_made() {
+        let outbox = Outbox::new(ROOMY);
+        assert!(outbox.push(&encoded(&status("amy", "1", 1))));
+        let _never = outbox.reserve();
+        outbox.end(End::Close(CloseReason::Kicked));
+        outbox.end(End::Done);
+        match take_now(&outbox) {
+            Taken::End(bytes, End::Close(CloseReason::Kicked)) => {
+                assert_eq!(frames(&bytes).len(), 1)
+            }
+            _ => panic!("ends with the first reason"),
+        }
+    }
+}
