@@ -47,6 +47,10 @@ pub struct Limits {
     pub listen_backlog: u32,
     /// Connections from one IP address that have not logged in yet; more are closed at once.
     pub max_unauthenticated_per_ip: u32,
+    /// How long a connection may stay without logging in, counted from its accept (or its
+    /// logout) whatever it sends meanwhile.
+    #[serde(with = "humantime_serde")]
+    pub login_timeout: Duration,
     /// Bytes waiting in one connection's outbox before it is closed as a slow consumer (a
     /// single reply, such as a large login snapshot, may be larger).
     pub outbox_max_bytes: usize,
@@ -74,6 +78,7 @@ impl Default for Limits {
         Limits {
             listen_backlog: 4096,
             max_unauthenticated_per_ip: 256,
+            login_timeout: Duration::from_secs(30),
             outbox_max_bytes: 512 * 1024,
             outbox_max_entries: 8192,
             write_stall_timeout: None,
@@ -119,6 +124,7 @@ impl Config {
         let limits = &config.limits;
         if limits.listen_backlog == 0
             || limits.max_unauthenticated_per_ip == 0
+            || limits.login_timeout.is_zero()
             || limits.outbox_max_bytes == 0
             || limits.outbox_max_entries == 0
             || limits.heartbeats_per_second == 0

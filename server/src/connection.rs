@@ -23,7 +23,7 @@ use imstatus_protocol::{
 
 use crate::codes;
 use crate::config::Limits;
-use crate::engine::{ConnId, EngineError, Login, LOGIN_TIMEOUT};
+use crate::engine::{ConnId, EngineError, Login};
 use crate::hub::{now_ms, Hub};
 use crate::outbox::{End, Outbox, Taken};
 use crate::wire;
@@ -55,7 +55,8 @@ pub async fn serve<P: Send + 'static>(
     let stall_ms = Arc::new(AtomicU64::new(
         limits
             .write_stall_timeout
-            .map_or(LOGIN_TIMEOUT, |t| t.as_millis() as u64),
+            .unwrap_or(limits.login_timeout)
+            .as_millis() as u64,
     ));
     let mut writer_task = tokio::spawn(write_loop(writer, outbox.clone(), stall_ms.clone()));
     tracing::debug!(conn, ?peer, "connection opened");
@@ -63,10 +64,14 @@ pub async fn serve<P: Send + 'static>(
     let mut unauthenticated = Some(unauthenticated);
     let mut phase = Phase::New;
     let mut heartbeats = Budget::new(limits.heartbeats_per_second, limits.heartbeat_burst);
+    let mut writer_done = false;
     let reason = loop {
         let frame = tokio::select! {
             frame = read_frame(&mut reader, MAX_REQUEST_FRAME_LEN) => frame,
-            _ = &mut writer_task => break "closed by the server".to_string(),
+            _ = &mut writer_task => {
+                writer_done = true;
+                break "closed by the server".to_string();
+            }
         };
         let bytes = match frame {
             Ok(bytes) => bytes,
@@ -145,7 +150,9 @@ pub async fn serve<P: Send + 'static>(
     drop(unauthenticated);
     hub.closed(conn, now_ms());
     // The writer ends once everything queued is written (or it stalls).
-    let _ = writer_task.await;
+    if !writer_done {
+        let _ = writer_task.await;
+    }
 }
 
 /// Answers a bad frame with id 0 and closes only this connection (B2). Answers why.

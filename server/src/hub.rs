@@ -97,9 +97,11 @@ impl Hub {
         durable: Option<Arc<DurableStore>>,
         epoch: u32,
         limits: Limits,
+        login_timeout: Millis,
     ) -> Hub {
         let outboxes = Arc::new(Outboxes::default());
-        let engine = Engine::with_sink(store, epoch, now_ms(), outboxes.clone());
+        let engine = Engine::with_sink(store, epoch, now_ms(), outboxes.clone())
+            .with_login_timeout(login_timeout);
         Hub {
             engine,
             outboxes,

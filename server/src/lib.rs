@@ -158,6 +158,7 @@ pub async fn run(
             max_bytes: limits.outbox_max_bytes,
             max_entries: limits.outbox_max_entries,
         },
+        limits.login_timeout.as_millis() as u64,
     ));
     let default_app = configure_apps(&hub.engine, &config)?;
 

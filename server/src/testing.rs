@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use imstatus_protocol::{ServerMessage, WireStatus};
 
 use crate::engine::AppSettings;
-use crate::{spawn, usersig, Config, ServerHandle};
+use crate::{spawn, usersig, Config, Limits, ServerHandle};
 
 /// The sdkAppID of the test app.
 pub const APP: u32 = 1_400_000_123;
@@ -36,17 +36,25 @@ pub struct TestServer {
     pub data_dir: TempDir,
     /// The apps it was started with.
     pub apps: Vec<AppSettings>,
+    /// The limits it was started with.
+    pub limits: Limits,
 }
 
 impl TestServer {
     /// Starts a server with `apps`, a fresh data directory and admin token `admin-token`.
     pub fn start(apps: Vec<AppSettings>) -> TestServer {
+        TestServer::start_with(apps, Limits::default())
+    }
+
+    /// Starts a server with `apps` and `limits`.
+    pub fn start_with(apps: Vec<AppSettings>, limits: Limits) -> TestServer {
         let data_dir = TempDir::new();
-        let handle = spawn_on("127.0.0.1:0", data_dir.path(), apps.clone());
+        let handle = spawn_on("127.0.0.1:0", data_dir.path(), apps.clone(), limits.clone());
         TestServer {
             handle: Some(handle),
             data_dir,
             apps,
+            limits,
         }
     }
 
@@ -68,18 +76,19 @@ impl TestServer {
             &addr.to_string(),
             self.data_dir.path(),
             self.apps.clone(),
+            self.limits.clone(),
         ));
     }
 }
 
-fn spawn_on(listen: &str, data_dir: &Path, apps: Vec<AppSettings>) -> ServerHandle {
+fn spawn_on(listen: &str, data_dir: &Path, apps: Vec<AppSettings>, limits: Limits) -> ServerHandle {
     spawn(Config {
         listen: listen.into(),
         admin_listen: "127.0.0.1:0".into(),
         admin_token: Some("admin-token".into()),
         data_dir: Some(data_dir.to_path_buf()),
         apps,
-        limits: Default::default(),
+        limits,
     })
     .expect("server starts")
 }
@@ -109,13 +118,18 @@ pub struct Wire {
 impl Wire {
     /// Connects without saying anything.
     pub fn connect(addr: SocketAddr) -> Wire {
-        let stream = TcpStream::connect(addr).unwrap();
-        stream.set_nodelay(true).unwrap();
-        Wire {
+        Wire::try_connect(addr).expect("the server accepts the connection")
+    }
+
+    /// Connects without saying anything, or answers None when that fails.
+    pub fn try_connect(addr: SocketAddr) -> Option<Wire> {
+        let stream = TcpStream::connect(addr).ok()?;
+        stream.set_nodelay(true).ok()?;
+        Some(Wire {
             stream,
             next_id: 1,
             pushes: Vec::new(),
-        }
+        })
     }
 
     /// Connects, says hello and logs in as `user` on `platform` with `device`.
@@ -145,17 +159,28 @@ impl Wire {
 
     /// Sends `{"id":N,<fields>}` and returns the reply to it, keeping pushes read meanwhile.
     pub fn request(&mut self, fields: &str) -> ServerMessage {
+        self.try_request(fields)
+            .expect("a reply before the deadline")
+    }
+
+    /// As [`Wire::request`], but answers None when the connection fails or no reply comes
+    /// within 5 s.
+    pub fn try_request(&mut self, fields: &str) -> Option<ServerMessage> {
         let id = self.next_id;
         self.next_id += 1;
-        self.send_raw(format!(r#"{{"id":{id},{fields}}}"#).as_bytes());
+        let bytes = format!(r#"{{"id":{id},{fields}}}"#);
+        self.stream
+            .write_all(&(bytes.len() as u32).to_be_bytes())
+            .ok()?;
+        self.stream.write_all(bytes.as_bytes()).ok()?;
         let deadline = Instant::now() + Duration::from_secs(5);
         loop {
-            let message = self.read(deadline).expect("a reply before the deadline");
+            let message = self.read(deadline)?;
             match &message {
                 ServerMessage::Ok { id: got, .. } | ServerMessage::Error { id: got, .. }
                     if *got == id || *got == 0 =>
                 {
-                    return message
+                    return Some(message)
                 }
                 _ => self.pushes.push(message),
             }

@@ -667,3 +667,76 @@ fn query_online_status_follows_a_device() {
         "{answer}"
     );
 }
+
+#[test]
+fn app_ids_in_paths_are_taken_only_in_plain_digits() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path(), vec![app(true)]);
+    let addr = admin(&server);
+    assert_eq!(get(addr, &format!("/v1/apps/{APP}")).0, 200);
+    for bad in [
+        format!("+{APP}"),
+        format!("0{APP}"),
+        format!("{APP}%20"),
+        "0".to_string(),
+        "4294967296".to_string(),
+        "-1".to_string(),
+    ] {
+        let (status, body) = get(addr, &format!("/v1/apps/{bad}"));
+        assert_eq!(status, 400, "{bad}: {body}");
+        assert!(error_info(&body).contains("plain digits"), "{bad}: {body}");
+    }
+}
+
+#[test]
+fn idle_and_slow_admin_connections_are_closed_and_capped() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = spawn(Config {
+        listen: "127.0.0.1:0".into(),
+        admin_listen: "127.0.0.1:0".into(),
+        admin_token: Some(TOKEN.into()),
+        data_dir: Some(dir.path().to_path_buf()),
+        apps: vec![app(true)],
+        limits: imstatus_server::Limits {
+            admin_header_timeout: Duration::from_secs(1),
+            admin_max_connections: 2,
+            ..Default::default()
+        },
+    })
+    .expect("the server starts");
+    let addr = admin(&server);
+    let closed_within = |stream: &mut TcpStream, within: Duration| {
+        let started = Instant::now();
+        stream.set_read_timeout(Some(within)).unwrap();
+        let mut sink = Vec::new();
+        let _ = stream.read_to_end(&mut sink);
+        started.elapsed() < within
+    };
+    // One idle, one dripping its headers a byte at a time: both take the two places.
+    let mut idle = TcpStream::connect(addr).unwrap();
+    let mut dripping = TcpStream::connect(addr).unwrap();
+    dripping.write_all(b"G").unwrap();
+    // A third is refused while they are open.
+    let mut third = TcpStream::connect(addr).unwrap();
+    assert!(closed_within(&mut third, Duration::from_secs(5)));
+    let started = Instant::now();
+    for byte in b"ET /v1/health HTTP/1.1\r\nX-Slow: ".iter().cycle() {
+        if dripping.write_all(&[*byte]).is_err() || started.elapsed() > Duration::from_secs(10) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "the dripping connection was still open after 10 s"
+    );
+    assert!(closed_within(&mut idle, Duration::from_secs(5)));
+    // Their places are free again, and a kept-alive connection idle after an answer is closed.
+    let mut kept = TcpStream::connect(addr).unwrap();
+    kept.write_all(b"GET /v1/health HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut answer = [0u8; 512];
+    let n = kept.read(&mut answer).unwrap();
+    assert!(String::from_utf8_lossy(&answer[..n]).starts_with("HTTP/1.1 200"));
+    assert!(closed_within(&mut kept, Duration::from_secs(5)));
+}

@@ -72,6 +72,8 @@ pub struct Engine<S: Store = MemoryStore> {
     recorder: Option<Arc<Recorder>>,
     /// Where [`Engine::recover_some`] goes on; `None` once every kept user is loaded.
     recovery: Mutex<Option<Option<UserKey>>>,
+    /// How long a connection may stay without logging in ([`LOGIN_TIMEOUT`] unless set).
+    login_timeout: Millis,
 }
 
 /// The users of one shard: their records, call windows and pending deadlines.
@@ -126,7 +128,15 @@ impl<S: Store> Engine<S> {
             sink,
             recorder: None,
             recovery: Mutex::new(Some(None)),
+            login_timeout: LOGIN_TIMEOUT,
         }
+    }
+
+    /// Sets how long a connection may stay without logging in, counted from its accept (or its
+    /// logout), whatever it sends meanwhile.
+    pub fn with_login_timeout(mut self, login_timeout: Millis) -> Engine<S> {
+        self.login_timeout = login_timeout;
+        self
     }
 
     /// Loads up to `limit` more of the users the store kept from earlier runs; answers whether

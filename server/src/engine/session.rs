@@ -14,7 +14,7 @@ use crate::usersig;
 
 /// A connection that has not logged in within this many milliseconds of being accepted (or of
 /// logging out) is closed, whatever it sends meanwhile, so that idle sockets cannot pile up
-/// before any app's heartbeat timeout applies.
+/// before any app's heartbeat timeout applies. The default of [`Engine::with_login_timeout`].
 pub const LOGIN_TIMEOUT: Millis = 30_000;
 
 /// Longest device ID a client may send.
@@ -31,7 +31,7 @@ pub struct Login<'a> {
 }
 
 impl<S: Store> Engine<S> {
-    /// Registers a new connection; it must log in within [`LOGIN_TIMEOUT`].
+    /// Registers a new connection; it must log in within the login timeout.
     pub fn open(&self, conn: ConnId, now: Millis) {
         self.conns.open(conn, now);
     }
@@ -243,8 +243,8 @@ impl<S: Store> Engine<S> {
             .iter()
             .map(|a| (a.sdk_app_id, a.heartbeat_timeout.as_millis() as Millis))
             .collect();
-        let due = self.conns.due(now, LOGIN_TIMEOUT, |app| {
-            timeouts.get(&app).copied().unwrap_or(LOGIN_TIMEOUT)
+        let due = self.conns.due(now, self.login_timeout, |app| {
+            timeouts.get(&app).copied().unwrap_or(self.login_timeout)
         });
         for (conn, reason) in due {
             self.sink.close(conn, reason);
