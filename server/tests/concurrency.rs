@@ -20,10 +20,13 @@ use imstatus_server::usersig;
 
 const T0: u64 = 1_700_000_000_000;
 
-/// What each connection received, in order: (user, version, custom status).
+/// One change as a connection received it: (user, version, custom status).
+type Received = (String, u64, String);
+
+/// What each connection received, in order.
 #[derive(Default)]
 struct Deliveries {
-    by_conn: Mutex<HashMap<ConnId, Vec<(String, u64, String)>>>,
+    by_conn: Mutex<HashMap<ConnId, Vec<Received>>>,
 }
 
 impl Sink for Deliveries {
@@ -82,7 +85,7 @@ fn the_engine_keeps_per_user_order_under_many_threads() {
     // Every user has two devices that stay connected all along, and everyone watches everyone.
     let mut steady: HashMap<usize, [ConnId; 2]> = HashMap::new();
     let everyone: Vec<String> = (0..USERS).map(user).collect();
-    for i in 0..USERS {
+    for (i, sig) in sigs.iter().enumerate() {
         let mut conns = [0; 2];
         for (d, conn) in conns.iter_mut().enumerate() {
             *conn = (i * 10 + d + 1) as ConnId;
@@ -93,7 +96,7 @@ fn the_engine_keeps_per_user_order_under_many_threads() {
                     &Login {
                         sdk_app_id: APP,
                         user_id: &user(i),
-                        user_sig: &sigs[i],
+                        user_sig: sig,
                         platform: [Platform::Android, Platform::Linux][d],
                         device_id: &format!("steady{d}"),
                     },
