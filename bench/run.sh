@@ -90,6 +90,10 @@ admin_listen = ""
 admin_token = "unused"
 data_dir = "$SERVER_DATA/data"
 
+[limits]
+# Every client of the harness connects from 127.0.0.1, thousands at once.
+max_unauthenticated_per_ip = 100000
+
 [[app]]
 sdk_app_id = $APP_ID
 secret_key = "$KEY"
@@ -101,6 +105,7 @@ subscription_limit = 200
 query_rate = { calls = 100000, window = "1s" }
 subscribe_rate = { calls = 100000, window = "1s" }
 unsubscribe_rate = { calls = 100000, window = "1s" }
+set_status_rate = { calls = 100000, window = "1s" }
 EOF
   IMSTATUS_LOG=off $NICE taskset -c "$SERVER_CORE" "$IMSTATUS" serve --config "$SERVER_DATA/imstatus.toml" \
     >"$SERVER_DATA/server.log" 2>&1 &

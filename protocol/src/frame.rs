@@ -50,6 +50,38 @@ pub async fn read_frame<R: AsyncRead + Unpin>(
     Ok(payload)
 }
 
+/// Finds the first frame at the front of `buf`, for readers that keep their own buffer: answers
+/// the payload's range and the bytes the frame takes, `None` while the frame is incomplete
+/// (with the bytes it will take, once its length is known), or why it can never be read. The
+/// length is checked before the caller makes room for the payload.
+pub fn split_frame(buf: &[u8], max_len: usize) -> Result<Split, FrameError> {
+    let Some(len_bytes) = buf.get(..4) else {
+        return Ok(Split::Incomplete { needs: 4 });
+    };
+    let len = u32::from_be_bytes(len_bytes.try_into().expect("four bytes")) as usize;
+    if len > max_len {
+        return Err(FrameError::TooLarge(len, max_len));
+    }
+    if len == 0 {
+        return Err(FrameError::Empty);
+    }
+    if buf.len() < 4 + len {
+        return Ok(Split::Incomplete { needs: 4 + len });
+    }
+    Ok(Split::Frame {
+        payload: 4..4 + len,
+    })
+}
+
+/// What [`split_frame`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Split {
+    /// A whole frame: its payload is `buf[payload]`, and it ends at `payload.end`.
+    Frame { payload: std::ops::Range<usize> },
+    /// Not yet: the frame will take `needs` bytes from the front of the buffer.
+    Incomplete { needs: usize },
+}
+
 /// Writes one frame (without flushing, so several frames can share one write).
 pub async fn write_frame<W: AsyncWrite + Unpin>(
     writer: &mut W,
@@ -70,6 +102,34 @@ pub async fn write_frame<W: AsyncWrite + Unpin>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn split_finds_frames_in_a_buffer() {
+        let mut buf = Vec::new();
+        buf.extend_from_slice(&3u32.to_be_bytes());
+        buf.extend_from_slice(b"abcXY");
+        assert_eq!(
+            split_frame(&buf, 10).unwrap(),
+            Split::Frame { payload: 4..7 }
+        );
+        assert_eq!(
+            split_frame(&buf[..5], 10).unwrap(),
+            Split::Incomplete { needs: 7 }
+        );
+        assert_eq!(
+            split_frame(&buf[..2], 10).unwrap(),
+            Split::Incomplete { needs: 4 }
+        );
+        // covers: B2 (a hostile length is refused before anything is allocated for it)
+        assert!(matches!(
+            split_frame(&u32::MAX.to_be_bytes(), 10),
+            Err(FrameError::TooLarge(..))
+        ));
+        assert!(matches!(
+            split_frame(&0u32.to_be_bytes(), 10),
+            Err(FrameError::Empty)
+        ));
+    }
 
     #[tokio::test]
     async fn round_trip_and_limits() {

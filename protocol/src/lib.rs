@@ -8,7 +8,10 @@ pub mod codes;
 mod frame;
 mod message;
 
-pub use frame::{read_frame, write_frame, FrameError, MAX_REQUEST_FRAME_LEN, MAX_SERVER_FRAME_LEN};
+pub use frame::{
+    read_frame, split_frame, write_frame, FrameError, Split, MAX_REQUEST_FRAME_LEN,
+    MAX_SERVER_FRAME_LEN,
+};
 pub use message::{
     decode_request, decode_server_message, encode, ClientFrame, Platform, Request, ServerMessage,
     StatusType, WireStatus, PROTOCOL_VERSION,

@@ -1,29 +1,28 @@
-//! One connection: a reader that turns requests into engine calls, and a writer that sends what
-//! the connection's [`Outbox`] holds.
+//! One connection, served by one task: it reads requests into a buffer of its own and turns
+//! them into engine calls, and writes what the connection's [`Outbox`] holds. One task and no
+//! buffer while idle keep an idle connection small (docs/benchmarks.md: memory per connection).
 //!
 //! Hygiene: the first frame must be `hello`, said once; before login only one `login` may
 //! follow, and anything else (or a failed login) is answered and closed. The login deadline is
 //! the engine's and counts from the accept, whatever arrives meanwhile. Every connection has a
 //! heartbeat budget (a token bucket); heartbeats beyond it are refused with 7008 without reaching
-//! the engine (other requests are limited per user, by the engine). A write that makes no progress for the stall timeout closes the connection, so
-//! no writer blocks forever on a client that does not read.
+//! the engine (other requests are limited per user, by the engine). A write that makes no progress
+//! for the stall timeout closes the connection, so no writer blocks forever on a client that does
+//! not read.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::io::AsyncWriteExt;
-use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::TcpStream;
 
 use imstatus_protocol::{
-    decode_request, encode, read_frame, FrameError, Request, ServerMessage, MAX_REQUEST_FRAME_LEN,
+    decode_request, encode, split_frame, Request, ServerMessage, Split, MAX_REQUEST_FRAME_LEN,
     PROTOCOL_VERSION,
 };
 
 use crate::codes;
 use crate::config::Limits;
-use crate::engine::{ConnId, EngineError, Login};
+use crate::engine::{CloseReason, ConnId, EngineError, Login};
 use crate::hub::{now_ms, Hub};
 use crate::outbox::{End, Outbox, Taken};
 use crate::wire;
@@ -39,6 +38,12 @@ enum Phase {
     LoggedIn,
 }
 
+/// What woke the connection.
+enum Event {
+    Readable(std::io::Result<()>),
+    Out(Taken),
+}
+
 /// Serves one accepted connection until it closes. `unauthenticated` is held until the
 /// connection logs in (it counts against its address's cap until then).
 pub async fn serve<P: Send + 'static>(
@@ -49,40 +54,157 @@ pub async fn serve<P: Send + 'static>(
     unauthenticated: P,
 ) {
     let _ = stream.set_nodelay(true);
-    let peer = stream.peer_addr().ok();
-    let (mut reader, writer) = stream.into_split();
     let outbox = hub.open(conn, now_ms());
-    let stall_ms = Arc::new(AtomicU64::new(
-        limits
-            .write_stall_timeout
-            .unwrap_or(limits.login_timeout)
-            .as_millis() as u64,
-    ));
-    let mut writer_task = tokio::spawn(write_loop(writer, outbox.clone(), stall_ms.clone()));
-    tracing::debug!(conn, ?peer, "connection opened");
+    let mut session = Session {
+        hub: &hub,
+        conn,
+        outbox: &outbox,
+        limits: &limits,
+        phase: Phase::New,
+        heartbeats: Budget::new(limits.heartbeats_per_second, limits.heartbeat_burst),
+        stall: limits.write_stall_timeout.unwrap_or(limits.login_timeout),
+        unauthenticated: Some(unauthenticated),
+    };
+    let mut input: Vec<u8> = Vec::new();
+    let mut reading = true;
+    let why = loop {
+        let event = if reading {
+            tokio::select! {
+                taken = outbox.take() => Event::Out(taken),
+                ready = stream.readable() => Event::Readable(ready),
+            }
+        } else {
+            Event::Out(outbox.take().await)
+        };
+        match event {
+            Event::Out(Taken::Bytes(bytes)) => {
+                if let Err(why) = write_all(&stream, &outbox, &bytes, session.stall).await {
+                    outbox.end(End::Overflow);
+                    break why;
+                }
+            }
+            Event::Out(Taken::End(mut bytes, end)) => {
+                let last = match end {
+                    End::Close(CloseReason::Kicked) => Some(encode(&ServerMessage::Kicked)),
+                    End::Close(CloseReason::UserSigExpired) => {
+                        Some(encode(&ServerMessage::UserSigExpired))
+                    }
+                    End::Overflow => break "a slow consumer: its outbox outgrew its limits",
+                    End::Close(_) | End::Done => None,
+                };
+                if let Some(last) = last {
+                    bytes.extend_from_slice(&(last.len() as u32).to_be_bytes());
+                    bytes.extend_from_slice(&last);
+                }
+                let _ = write_all(&stream, &outbox, &bytes, session.stall).await;
+                break "closed by the server";
+            }
+            Event::Readable(Err(_)) => break "the socket failed",
+            Event::Readable(Ok(())) => match read_some(&stream, &mut input) {
+                Read::Nothing => {}
+                Read::Closed => break "closed by the peer",
+                Read::Data => {
+                    if let Err(why) = session.handle_frames(&mut input).await {
+                        tracing::info!(conn, why, "refusing connection");
+                        // Send what is queued (the refusal), then close.
+                        outbox.end(End::Done);
+                        reading = false;
+                    }
+                }
+            },
+        }
+    };
+    tracing::debug!(conn, why, "connection closing");
+    drop(session);
+    hub.closed(conn, now_ms());
+}
 
-    let mut unauthenticated = Some(unauthenticated);
-    let mut phase = Phase::New;
-    let mut heartbeats = Budget::new(limits.heartbeats_per_second, limits.heartbeat_burst);
-    let mut writer_done = false;
-    let reason = loop {
-        let frame = tokio::select! {
-            frame = read_frame(&mut reader, MAX_REQUEST_FRAME_LEN) => frame,
-            _ = &mut writer_task => {
-                writer_done = true;
-                break "closed by the server".to_string();
+/// What a read brought.
+enum Read {
+    /// Nothing after all (a spurious wake-up).
+    Nothing,
+    /// The peer closed its side.
+    Closed,
+    /// Bytes, now at the end of the buffer.
+    Data,
+}
+
+/// Reads what the socket has into `input` without waiting.
+fn read_some(stream: &TcpStream, input: &mut Vec<u8>) -> Read {
+    // Room for a typical request at once; a large one grows the buffer as it arrives.
+    input.reserve(if input.is_empty() { 512 } else { 4096 });
+    match stream.try_read_buf(input) {
+        Ok(0) => Read::Closed,
+        Ok(_) => Read::Data,
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+            if input.is_empty() {
+                // Hold no buffer while idle.
+                *input = Vec::new();
+            }
+            Read::Nothing
+        }
+        Err(_) => Read::Closed,
+    }
+}
+
+/// A connection's state between frames.
+struct Session<'a, P> {
+    hub: &'a Hub,
+    conn: ConnId,
+    outbox: &'a Outbox,
+    limits: &'a Limits,
+    phase: Phase,
+    heartbeats: Budget,
+    /// How long a write may make no progress: the login deadline, then the app's heartbeat
+    /// timeout (unless configured).
+    stall: Duration,
+    unauthenticated: Option<P>,
+}
+
+impl<P> Session<'_, P> {
+    /// Handles every whole frame at the front of `input`, then drops them from it. Answers why
+    /// the connection must close, if it must.
+    async fn handle_frames(&mut self, input: &mut Vec<u8>) -> Result<(), String> {
+        let mut consumed = 0;
+        let result = loop {
+            match split_frame(&input[consumed..], MAX_REQUEST_FRAME_LEN) {
+                Err(e) => {
+                    break Err(refuse(
+                        self.outbox,
+                        codes::ERR_INVALID_PARAMETERS,
+                        &e.to_string(),
+                    ))
+                }
+                Ok(Split::Incomplete { needs }) => {
+                    input.reserve(needs.saturating_sub(input.len() - consumed));
+                    break Ok(());
+                }
+                Ok(Split::Frame { payload }) => {
+                    let end = consumed + payload.end;
+                    let frame = &input[consumed + payload.start..end];
+                    // Boxed: a request's future is large and lives only while it runs.
+                    let handled = Box::pin(self.handle_frame(frame)).await;
+                    consumed = end;
+                    if let Err(why) = handled {
+                        break Err(why);
+                    }
+                }
             }
         };
-        let bytes = match frame {
-            Ok(bytes) => bytes,
-            Err(FrameError::Closed) => break "closed by the peer".to_string(),
-            Err(e) => break refuse(&outbox, codes::ERR_INVALID_PARAMETERS, &e.to_string()),
-        };
-        let frame = match decode_request(&bytes) {
+        input.drain(..consumed);
+        if input.is_empty() {
+            *input = Vec::new();
+        }
+        result
+    }
+
+    /// Handles one frame.
+    async fn handle_frame(&mut self, bytes: &[u8]) -> Result<(), String> {
+        let frame = match decode_request(bytes) {
             Ok(frame) => frame,
-            Err(why) => break refuse(&outbox, codes::ERR_INVALID_PARAMETERS, &why),
+            Err(why) => return Err(refuse(self.outbox, codes::ERR_INVALID_PARAMETERS, &why)),
         };
-        let allowed = match (phase, &frame.request) {
+        let allowed = match (self.phase, &frame.request) {
             (Phase::New, Request::Hello { version }) if *version == PROTOCOL_VERSION => Ok(()),
             (Phase::New, Request::Hello { version }) => Err((
                 codes::ERR_SDK_INVALID_OPERATION,
@@ -105,53 +227,46 @@ pub async fn serve<P: Send + 'static>(
             )),
         };
         if let Err((code, why)) = allowed {
-            break refuse_request(&outbox, frame.id, code, &why);
+            return Err(refuse_request(self.outbox, frame.id, code, &why));
         }
-        if matches!(frame.request, Request::Heartbeat) && !heartbeats.take() {
+        if matches!(frame.request, Request::Heartbeat) && !self.heartbeats.take() {
             let refusal = ServerMessage::Error {
                 id: frame.id,
                 code: codes::ERR_SDK_COMM_API_CALL_FREQUENCY_LIMIT,
                 desc: format!(
                     "more than {} heartbeats per second on this connection; slow down",
-                    limits.heartbeats_per_second
+                    self.limits.heartbeats_per_second
                 ),
             };
-            outbox.send(&encode(&refusal));
-            continue;
+            self.outbox.send(&encode(&refusal));
+            return Ok(());
         }
-        let slot = outbox.reserve();
-        let is_login = matches!(frame.request, Request::Login { .. });
+        let slot = self.outbox.reserve();
         let is_logout = matches!(frame.request, Request::Logout);
-        let reply = handle(&hub, conn, frame.id, frame.request).await;
+        let reply = handle(self.hub, self.conn, frame.id, frame.request).await;
         let failed = matches!(reply, ServerMessage::Error { .. });
-        outbox.fill(slot, &encode(&reply));
-        match phase {
-            Phase::New => phase = Phase::Greeted,
-            Phase::Greeted if failed => break "a login failed".to_string(),
+        self.outbox.fill(slot, &encode(&reply));
+        match self.phase {
+            Phase::New => self.phase = Phase::Greeted,
+            Phase::Greeted if failed => return Err("a login failed".to_string()),
             Phase::Greeted => {
-                phase = Phase::LoggedIn;
-                unauthenticated = None;
-                if limits.write_stall_timeout.is_none() {
-                    if let Some(app) = hub
+                self.phase = Phase::LoggedIn;
+                self.unauthenticated = None;
+                if self.limits.write_stall_timeout.is_none() {
+                    if let Some(app) = self
+                        .hub
                         .engine
-                        .session_user(conn)
-                        .and_then(|k| hub.engine.app_settings(k.app))
+                        .session_user(self.conn)
+                        .and_then(|k| self.hub.engine.app_settings(k.app))
                     {
-                        stall_ms.store(app.heartbeat_timeout.as_millis() as u64, Ordering::Relaxed);
+                        self.stall = app.heartbeat_timeout;
                     }
                 }
             }
-            Phase::LoggedIn if is_logout && !failed => phase = Phase::Greeted,
-            Phase::LoggedIn if is_login && failed => {}
+            Phase::LoggedIn if is_logout && !failed => self.phase = Phase::Greeted,
             Phase::LoggedIn => {}
         }
-    };
-    tracing::debug!(conn, ?peer, %reason, "connection closing");
-    drop(unauthenticated);
-    hub.closed(conn, now_ms());
-    // The writer ends once everything queued is written (or it stalls).
-    if !writer_done {
-        let _ = writer_task.await;
+        Ok(())
     }
 }
 
@@ -225,58 +340,28 @@ async fn handle(hub: &Hub, conn: ConnId, id: u64, request: Request) -> ServerMes
     }
 }
 
-/// Writes what the outbox holds until it ends. Each write must make progress within the
-/// stall timeout (read at every write: it becomes the app's heartbeat timeout at login).
-async fn write_loop(mut writer: OwnedWriteHalf, outbox: Arc<Outbox>, stall_ms: Arc<AtomicU64>) {
-    loop {
-        let stall = Duration::from_millis(stall_ms.load(Ordering::Relaxed));
-        match outbox.take().await {
-            Taken::Bytes(bytes) => {
-                if let Err(why) = write_all(&mut writer, &bytes, stall).await {
-                    tracing::info!(why, "closing a connection whose writes do not progress");
-                    outbox.end(End::Overflow);
-                    return;
-                }
-            }
-            Taken::End(bytes, end) => {
-                let last = match end {
-                    End::Close(crate::engine::CloseReason::Kicked) => {
-                        Some(encode(&ServerMessage::Kicked))
-                    }
-                    End::Close(crate::engine::CloseReason::UserSigExpired) => {
-                        Some(encode(&ServerMessage::UserSigExpired))
-                    }
-                    End::Overflow => {
-                        tracing::info!("closing a slow consumer: its outbox outgrew its limits");
-                        return;
-                    }
-                    End::Close(_) | End::Done => None,
-                };
-                let mut bytes = bytes;
-                if let Some(last) = last {
-                    bytes.extend_from_slice(&(last.len() as u32).to_be_bytes());
-                    bytes.extend_from_slice(&last);
-                }
-                if write_all(&mut writer, &bytes, stall).await.is_ok() {
-                    let _ = tokio::time::timeout(stall, writer.shutdown()).await;
-                }
-                return;
-            }
-        }
-    }
-}
-
-/// Writes all of `bytes`, failing when one write makes no progress within `stall`.
+/// Writes all of `bytes`, failing when the socket takes nothing for `stall`, or when the
+/// outbox overflows meanwhile (the client reads too slowly for what is queued for it).
 async fn write_all(
-    writer: &mut OwnedWriteHalf,
+    stream: &TcpStream,
+    outbox: &Outbox,
     mut bytes: &[u8],
     stall: Duration,
 ) -> Result<(), &'static str> {
     while !bytes.is_empty() {
-        match tokio::time::timeout(stall, writer.write(bytes)).await {
-            Err(_) => return Err("no write progress within the stall timeout"),
-            Ok(Err(_)) | Ok(Ok(0)) => return Err("the socket is closed"),
-            Ok(Ok(n)) => bytes = &bytes[n..],
+        tokio::select! {
+            writable = tokio::time::timeout(stall, stream.writable()) => match writable {
+                Err(_) => return Err("no write progress within the stall timeout"),
+                Ok(Err(_)) => return Err("the socket failed"),
+                Ok(Ok(())) => {}
+            },
+            () = outbox.overflowed() => return Err("a slow consumer: its outbox outgrew its limits"),
+        }
+        match stream.try_write(bytes) {
+            Ok(0) => return Err("the socket is closed"),
+            Ok(n) => bytes = &bytes[n..],
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(_) => return Err("the socket is closed"),
         }
     }
     Ok(())

@@ -50,6 +50,15 @@ impl Outboxes {
         self.shard(conn).remove(&conn)
     }
 
+    /// Ends every outbox: each connection sends what is queued for it, then closes.
+    fn end_all(&self) {
+        for index in 0..SHARDS {
+            for outbox in self.table.lock(index).values() {
+                outbox.end(End::Done);
+            }
+        }
+    }
+
     /// How many connections are open.
     pub fn count(&self) -> usize {
         (0..SHARDS).map(|i| self.table.lock(i).len()).sum()
@@ -135,6 +144,11 @@ impl Hub {
                 flushed.await;
             }
         }
+    }
+
+    /// Closes every connection (at shutdown), once each has sent what is queued for it.
+    pub fn end_all(&self) {
+        self.outboxes.end_all();
     }
 
     /// How many connections are open on this node.

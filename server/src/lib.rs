@@ -214,15 +214,7 @@ pub async fn run(
                     };
                     let conn = next_conn;
                     next_conn += 1;
-                    let stop = stop_rx.clone();
-                    let hub = hub.clone();
-                    let limits = limits.clone();
-                    connections.spawn(async move {
-                        tokio::select! {
-                            _ = connection::serve(hub.clone(), conn, stream, limits, permit) => {}
-                            _ = wait_for(stop) => hub.closed(conn, now_ms()),
-                        }
-                    });
+                    connections.spawn(connection::serve(hub.clone(), conn, stream, limits.clone(), permit));
                 }
                 // Running out of file descriptors must not end the server: wait, then go on.
                 Err(e) => {
@@ -236,6 +228,8 @@ pub async fn run(
     tracing::info!("shutting down");
     drop(listener);
     let _ = stop_tx.send(true);
+    // Every connection sends what is queued for it, then closes.
+    hub.end_all();
     while connections.join_next().await.is_some() {}
     while tasks.join_next().await.is_some() {}
     hub.durable().await;

@@ -63,6 +63,8 @@ pub struct Slot(u64);
 pub struct Outbox {
     state: Mutex<State>,
     ready: Notify,
+    /// Wakes whoever waits in [`Outbox::overflowed`].
+    overflow: Notify,
     limits: Limits,
 }
 
@@ -85,6 +87,7 @@ impl Outbox {
         Outbox {
             state: Mutex::new(State::default()),
             ready: Notify::new(),
+            overflow: Notify::new(),
             limits,
         }
     }
@@ -174,6 +177,9 @@ impl Outbox {
         }
         drop(state);
         self.ready.notify_one();
+        if end == End::Overflow {
+            self.overflow.notify_waiters();
+        }
     }
 
     /// Ends the outbox if it outgrew its limits; answers whether it is still open.
@@ -187,8 +193,22 @@ impl Outbox {
             state.bytes = 0;
             state.entries = 0;
             state.end = Some(End::Overflow);
+            self.overflow.notify_waiters();
         }
         !over
+    }
+
+    /// Completes once the outbox has overflowed: a writer stuck on a full socket stops then.
+    pub async fn overflowed(&self) {
+        loop {
+            let notified = self.overflow.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.state().end == Some(End::Overflow) {
+                return;
+            }
+            notified.await;
+        }
     }
 
     /// Waits for something to write: every frame ready at the front (up to the first reply
