@@ -14,6 +14,7 @@ use std::thread::JoinHandle;
 
 use super::listener::lock;
 use super::types::ClientError;
+use crate::live::{Kind, Live};
 
 /// Name of every client's callback thread.
 pub const CALLBACK_THREAD_NAME: &str = "imstatus-callback";
@@ -137,6 +138,7 @@ pub(crate) struct Completion<T: Send + 'static> {
     /// What the callback gets when this is dropped uncompleted: 6013, or for a refusal its own
     /// error (a refused call reports why it was refused, whatever happens to the client).
     if_dropped: Option<ClientError>,
+    _live: Live,
 }
 
 impl<T: Send + 'static> Completion<T> {
@@ -148,6 +150,7 @@ impl<T: Send + 'static> Completion<T> {
             callback: Some(Box::new(callback)),
             dispatcher,
             if_dropped: None,
+            _live: Live::new(Kind::PendingCallback),
         }
     }
 

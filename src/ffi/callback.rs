@@ -4,6 +4,7 @@
 use std::ffi::{c_char, c_void};
 
 use crate::client::{ClientError, UserStatus};
+use crate::live::{Kind, Live};
 
 use super::error::IMS_ERR_SDK_NOT_INITIALIZED;
 use super::status::{ims_user_status, CStatuses};
@@ -75,6 +76,7 @@ struct Tail {
     free_user_data: ims_free_fn,
     /// Set once the callback has fired; Drop fires it otherwise.
     fired: bool,
+    _live: Live,
 }
 
 impl Tail {
@@ -124,6 +126,7 @@ impl DoneCallback {
                 on_error: cb.on_error,
                 free_user_data: cb.free_user_data,
                 fired: false,
+                _live: Live::new(Kind::CCallback),
             },
         }
     }
@@ -167,6 +170,7 @@ impl StatusesCallback {
                 on_error: cb.on_error,
                 free_user_data: cb.free_user_data,
                 fired: false,
+                _live: Live::new(Kind::CCallback),
             },
         }
     }

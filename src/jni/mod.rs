@@ -27,6 +27,8 @@
 
 mod cache;
 mod callback;
+#[cfg(feature = "test-hooks")]
+mod hooks;
 mod refs;
 
 use std::any::Any;
@@ -39,6 +41,7 @@ use jni::sys::{jint, jlong, jstring};
 use jni::JNIEnv;
 
 use crate::client::{Client, ClientConfig, Listener};
+use crate::live::{Kind, Live};
 
 use callback::{done_statuses, done_unit, JniListener};
 use refs::Global;
@@ -48,6 +51,7 @@ struct Handle {
     client: Client,
     /// The Java `NativeSession`; the listener and every pending `done` hold it too.
     session: Arc<Global>,
+    _live: Live,
 }
 
 /// Why a native could not do its work; becomes a Java exception.
@@ -202,7 +206,11 @@ pub extern "system" fn Java_io_imstatus_v2_Native_create(
             session: Arc::clone(&session),
         });
         client.add_listener(listener);
-        let handle = Box::new(Handle { client, session });
+        let handle = Box::new(Handle {
+            client,
+            session,
+            _live: Live::new(Kind::JniClient),
+        });
         Ok(Box::into_raw(handle) as jlong)
     })
 }
@@ -220,7 +228,11 @@ pub extern "system" fn Java_io_imstatus_v2_Native_destroy(
         // SAFETY: `raw` came from `Box::into_raw` in `create`, and `V2TIMManager` hands it
         // here once, after taking it away from every other caller.
         let handle = unsafe { Box::from_raw(raw as *mut Handle) };
-        let Handle { client, session } = *handle;
+        let Handle {
+            client,
+            session,
+            _live,
+        } = *handle;
         drop(client);
         drop(session);
         Ok(())
@@ -380,22 +392,5 @@ pub extern "system" fn Java_io_imstatus_v2_Native_unsubscribeUserStatus(
             .client
             .unsubscribe_user_status(ids, done_unit(Arc::clone(&handle.session), callback));
         Ok(())
-    });
-}
-
-/// `static native long debugLiveGlobalRefs()`: global references the natives hold now.
-#[no_mangle]
-pub extern "system" fn Java_io_imstatus_v2_Native_debugLiveGlobalRefs(
-    mut env: JNIEnv,
-    _class: JClass,
-) -> jlong {
-    boundary(&mut env, "debugLiveGlobalRefs", 0, |_| Ok(refs::live()))
-}
-
-/// `static native void debugPanic()`: panics, to show the boundary turning it into an exception.
-#[no_mangle]
-pub extern "system" fn Java_io_imstatus_v2_Native_debugPanic(mut env: JNIEnv, _class: JClass) {
-    boundary(&mut env, "debugPanic", (), |_| -> Result<()> {
-        panic!("debugPanic was called")
     });
 }

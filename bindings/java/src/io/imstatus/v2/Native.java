@@ -64,10 +64,4 @@ final class Native {
     /** A null array unsubscribes from everyone. */
     static native void unsubscribeUserStatus(
             long handle, String[] userIDs, V2TIMCallback callback);
-
-    /** Debug: the JNI global references the native code holds right now. */
-    static native long debugLiveGlobalRefs();
-
-    /** Debug: panics inside a native, to show that the panic becomes a Java exception. */
-    static native void debugPanic();
 }

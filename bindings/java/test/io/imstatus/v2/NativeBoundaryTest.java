@@ -95,7 +95,7 @@ public class NativeBoundaryTest extends ImTestBase {
             expect(IllegalStateException.class, new Call() {
                 @Override
                 public void run() {
-                    Native.debugPanic();
+                    TestHooks.panic();
                 }
             });
         }
