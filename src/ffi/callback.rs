@@ -23,11 +23,11 @@ pub type ims_error_fn =
 /// When the call that takes it returns `IMS_OK`, exactly one of `on_success` or `on_error` runs
 /// later (never inside that call), then `free_user_data`, each at most once and on the same
 /// thread: the client's callback thread `imstatus-callback`, or wherever the client's dispatcher
-/// hook runs tasks. Any member may be NULL: a NULL `on_success`/`on_error` is simply not called
+/// hook runs tasks (for `ims_callback_fail`, the library's error thread `imstatus-errors`). Any member may be NULL: a NULL `on_success`/`on_error` is simply not called
 /// (`free_user_data` still is), so a zeroed struct is a valid fire-and-forget callback. When the
 /// call returns anything else, none of them ever runs and `user_data` stays the caller's.
 ///
-/// `user_data` must be usable from the callback thread.
+/// `user_data` must be usable from the library's threads.
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct ims_callback {
@@ -68,6 +68,10 @@ pub struct ims_user_status_callback {
 /// What the library says when a call could not finish because its client was freed.
 pub(crate) const FREED_DESC: &str =
     "client was freed (ims_client_free) before the call could finish";
+
+/// What the library says about a call cut short by, or made after, `ims_client_shutdown`.
+pub(crate) const SHUT_DOWN_DESC: &str =
+    "client was shut down (ims_client_shutdown); create a new one to go on";
 
 /// The parts both callback kinds share: error reporting and freeing.
 struct Tail {

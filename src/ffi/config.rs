@@ -38,6 +38,8 @@ pub const IMS_PLATFORM_WEB: ims_platform = 7;
 pub struct ims_config {
     pub(crate) client: ClientConfig,
     pub(crate) delivery: Delivery,
+    /// `ims_config_set_async_refusals`.
+    pub(crate) async_refusals: bool,
 }
 
 fn platform(value: ims_platform) -> Result<Platform, Rejection> {
@@ -92,6 +94,7 @@ pub unsafe extern "C" fn ims_config_new(sdk_app_id: u32, out: *mut *mut ims_conf
         let config = Box::new(ims_config {
             client: ClientConfig::new(sdk_app_id),
             delivery: Delivery::Direct,
+            async_refusals: false,
         });
         // SAFETY: `out` is non-NULL and writable per the contract.
         unsafe { out.write(Box::into_raw(config)) };
@@ -249,6 +252,37 @@ pub unsafe extern "C" fn ims_config_set_dispatcher(
     }
 }
 
+/// Makes clients from this config report every refusal of a callback-taking call through the
+/// callback, as V2TIM reports every error, instead of synchronously (default: off, the rule of
+/// the header's "Results" convention).
+///
+/// With it on, `ims_client_login`, `ims_client_logout`, `ims_client_set_self_status`,
+/// `ims_client_get_user_status`, `ims_client_subscribe_user_status` and
+/// `ims_client_unsubscribe_user_status` return `IMS_OK` for anything they would have refused (a
+/// NULL or non-UTF-8 argument, a call after `ims_client_shutdown`, ...): the callback's
+/// `on_error` then gets the same code and description (6017, 6013, ...), followed by its
+/// `free_user_data`, after the call returned, on the client's callback thread or through its
+/// dispatcher hook, in call order with the callbacks of earlier calls. Two refusals stay
+/// synchronous, as nothing can report them: a NULL client (`IMS_ERR_SDK_NOT_INITIALIZED`; see
+/// `ims_callback_fail`) and a library bug (`IMS_ERR_PANIC`). Calls without a callback and the
+/// getters are unchanged.
+///
+/// # Safety
+/// `config` is NULL or a live config.
+#[no_mangle]
+pub unsafe extern "C" fn ims_config_set_async_refusals(
+    config: *mut ims_config,
+    on: bool,
+) -> ims_result {
+    // SAFETY: forwarded contract.
+    unsafe {
+        with_config(config, |c| {
+            c.async_refusals = on;
+            Ok(())
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -274,6 +308,13 @@ mod tests {
                 IMS_ERR_INVALID_PARAMETERS
             );
             assert_eq!(ims_config_set_heartbeat_interval_ms(config, 1500), IMS_OK);
+            assert!(!(*config).async_refusals);
+            assert_eq!(ims_config_set_async_refusals(config, true), IMS_OK);
+            assert!((*config).async_refusals);
+            assert_eq!(
+                ims_config_set_async_refusals(ptr::null_mut(), true),
+                IMS_ERR_INVALID_PARAMETERS
+            );
             let c = &(*config).client;
             assert_eq!(c.sdk_app_id, 7);
             assert_eq!(c.server_addr.as_deref(), Some("127.0.0.1:9"));
