@@ -248,6 +248,10 @@ fn run_objc(name: &str, delivery: Delivery) {
             "IMS_TEST_DEAD_SERVER".to_string(),
             support::dead_address().to_string(),
         ),
+        (
+            "IMS_TEST_STALL_SERVER".to_string(),
+            support::stall_server().to_string(),
+        ),
         // For clients that set no address.
         ("IMSTATUS_SERVER".to_string(), server.addr().to_string()),
     ];
@@ -287,6 +291,11 @@ fn objc_error_paths() {
 #[test]
 fn objc_listener_events() {
     run_objc("listener", Delivery::CallbackThread);
+}
+
+#[test]
+fn objc_platform_from_the_device_idiom() {
+    run_objc("platform", Delivery::CallbackThread);
 }
 
 #[test]
