@@ -45,7 +45,9 @@ use crate::protocol::Request;
 
 /// The platforms a device can declare, and the general status types (the protocol's names).
 pub use crate::protocol::{Platform, StatusType};
-pub use config::{host_platform, ClientConfig, DEFAULT_SERVER_ADDR, SERVER_ADDR_ENV};
+pub use config::{
+    host_platform, platform_from_code, ClientConfig, DEFAULT_SERVER_ADDR, SERVER_ADDR_ENV,
+};
 pub use dispatcher::CALLBACK_THREAD_NAME;
 pub use error_thread::{report_later, ERROR_THREAD_NAME};
 pub use listener::Listener;

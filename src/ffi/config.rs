@@ -3,7 +3,7 @@
 use std::ffi::{c_char, c_void};
 use std::time::Duration;
 
-use crate::client::{host_platform, ClientConfig, Platform};
+use crate::client::{platform_from_code, ClientConfig, Platform};
 
 use super::boundary::entry;
 use super::dispatcher::{ims_post_fn, Delivery, HostDispatcher};
@@ -42,22 +42,10 @@ pub struct ims_config {
     pub(crate) async_refusals: bool,
 }
 
+/// The codes are the client's (`platform_from_code`); the constants above only name them.
 fn platform(value: ims_platform) -> Result<Platform, Rejection> {
-    Ok(match value {
-        IMS_PLATFORM_DEFAULT => host_platform(),
-        IMS_PLATFORM_ANDROID => Platform::Android,
-        IMS_PLATFORM_IPHONE => Platform::IPhone,
-        IMS_PLATFORM_IPAD => Platform::IPad,
-        IMS_PLATFORM_WINDOWS => Platform::Windows,
-        IMS_PLATFORM_MAC => Platform::Mac,
-        IMS_PLATFORM_LINUX => Platform::Linux,
-        IMS_PLATFORM_WEB => Platform::Web,
-        other => {
-            return Err(Rejection::invalid(format!(
-                "platform {other} is not one of IMS_PLATFORM_*"
-            )))
-        }
-    })
+    platform_from_code(value)
+        .ok_or_else(|| Rejection::invalid(format!("platform {value} is not one of IMS_PLATFORM_*")))
 }
 
 /// Runs `f` on the config behind `config`, or rejects a NULL one.
@@ -302,7 +290,20 @@ mod tests {
                 ims_config_set_server_addr(config, c"127.0.0.1:9".as_ptr()),
                 IMS_OK
             );
-            assert_eq!(ims_config_set_platform(config, IMS_PLATFORM_WEB), IMS_OK);
+            // The names and the client's codes agree.
+            for (code, expected) in [
+                (IMS_PLATFORM_DEFAULT, crate::client::host_platform()),
+                (IMS_PLATFORM_ANDROID, Platform::Android),
+                (IMS_PLATFORM_IPHONE, Platform::IPhone),
+                (IMS_PLATFORM_IPAD, Platform::IPad),
+                (IMS_PLATFORM_WINDOWS, Platform::Windows),
+                (IMS_PLATFORM_MAC, Platform::Mac),
+                (IMS_PLATFORM_LINUX, Platform::Linux),
+                (IMS_PLATFORM_WEB, Platform::Web),
+            ] {
+                assert_eq!(ims_config_set_platform(config, code), IMS_OK);
+                assert_eq!((*config).client.platform, expected);
+            }
             assert_eq!(
                 ims_config_set_platform(config, 99),
                 IMS_ERR_INVALID_PARAMETERS

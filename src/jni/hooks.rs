@@ -9,7 +9,7 @@ use jni::JNIEnv;
 
 use crate::live::{count, Kind};
 
-use super::{boundary, string, Failure, Result};
+use super::{args, boundary, Failure, Result};
 
 /// `static native long liveObjects(String kind)`: how many objects of a counted kind are alive
 /// (`PendingCallback`, `JniGlobalRef`, `JniClient`; see `crate::live::Kind`).
@@ -20,7 +20,7 @@ pub extern "system" fn Java_io_imstatus_v2_TestHooks_liveObjects(
     kind: JString,
 ) -> jlong {
     boundary(&mut env, "liveObjects", 0, |env| {
-        let kind = match string(env, &kind, "kind")?.as_str() {
+        let kind = match args::string(env, &kind, "kind")?.as_str() {
             "PendingCallback" => Kind::PendingCallback,
             "JniGlobalRef" => Kind::JniGlobalRef,
             "JniClient" => Kind::JniClient,
