@@ -395,7 +395,8 @@ typedef struct ims_log_callback {
 #define IMS_ERR_REQUEST_TIME_OUT 6012
 
 /**
- * ERR_SDK_NOT_INITIALIZED: the client is NULL, or was freed while the call was in flight.
+ * ERR_SDK_NOT_INITIALIZED: the client is NULL, or was shut down or freed while the call was in
+ * flight, or the call was made after `ims_client_shutdown`.
  */
 #define IMS_ERR_SDK_NOT_INITIALIZED 6013
 
