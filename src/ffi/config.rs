@@ -218,7 +218,8 @@ pub unsafe extern "C" fn ims_config_set_reconnect_backoff_ms(
 /// in flight report 6013; events of removed listeners are skipped).
 ///
 /// `ctx` is passed back to `post` untouched; it must stay valid until every client made from
-/// this config has been freed.
+/// this config has been freed, and every error reported through it with `ims_callback_fail` has
+/// been posted (then `post` is called from the library's error thread).
 ///
 /// # Safety
 /// `config` is NULL or a live config; `post`, when not NULL, follows the rules above.
