@@ -12,7 +12,9 @@
 //!   getters.
 //!
 //! API methods never block (except the `*_blocking` conveniences) and never call back inline:
-//! even an immediate error such as "not logged in" is delivered on the callback thread. Every
+//! even an immediate error such as "not logged in" is delivered on the callback thread, and so is
+//! a call a binding refuses ([`Client::refuse`]). Errors of calls that have no client at all go
+//! through [`report_later`], on the library's one error thread (`imstatus-errors`). Every
 //! callback fires exactly once. Callbacks may call the client again; they must not block the
 //! callback thread for long, since every later event waits behind them.
 //!

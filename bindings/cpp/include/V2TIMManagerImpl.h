@@ -182,12 +182,15 @@ inline void FailThrough(C c, int code, const std::string& message, Fail fail) {
   if (c.free_user_data != nullptr) c.free_user_data(c.user_data);
 }
 
+// A nullptr callback (fire and forget) has nothing to report.
 inline void Fail(V2TIMCallback* callback, int code, const std::string& message) {
+  if (callback == nullptr) return;
   FailThrough(PlainCallbackOf(callback), code, message, &ims_callback_fail);
 }
 
 inline void Fail(V2TIMValueCallback<V2TIMUserStatusVector>* callback, int code,
                  const std::string& message) {
+  if (callback == nullptr) return;
   FailThrough(StatusCallbackOf(callback), code, message, &ims_user_status_callback_fail);
 }
 
