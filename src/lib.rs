@@ -10,6 +10,11 @@ pub mod ffi;
 /// cbindgen:ignore
 #[cfg(feature = "jni")]
 pub mod jni;
+/// Counters of live objects for leak tests; public only with the feature `test-hooks`.
+#[cfg(feature = "test-hooks")]
+pub mod live;
+#[cfg(not(feature = "test-hooks"))]
+pub(crate) mod live;
 
 /// The wire protocol the client speaks (the `imstatus-protocol` crate, shared with the server).
 pub use imstatus_protocol as protocol;

@@ -2,7 +2,9 @@
 //! -Wpedantic -Werror`), linked against the static library, and run against a real server started
 //! here on port 0. With `IMS_VALGRIND=1` they run under valgrind and must be clean.
 //!
-//! covers: B1 (bad input across the C ABI), C1, Q1, Q3, S2, S4, S6, L2, N1, D3 (events)
+//! covers: B1 (bad input across the C ABI), C1, Q1, Q3, S2, S4, S6, L2, N1, D3 (events); and
+//! the asynchronous refusals (`ims_config_set_async_refusals`, `ims_callback_fail`),
+//! `ims_client_shutdown`, LOGINING right after `ims_client_login`, `ims_client_get_server_time`.
 
 mod common;
 #[path = "c/support.rs"]
@@ -72,4 +74,19 @@ fn c_dispatcher_hook() {
 #[test]
 fn c_log_callback() {
     run_c("log");
+}
+
+#[test]
+fn c_async_refusals() {
+    run_c("async_refusals");
+}
+
+#[test]
+fn c_callback_fail_without_a_client() {
+    run_c("callback_fail");
+}
+
+#[test]
+fn c_shutdown_keeps_the_handle() {
+    run_c("shutdown");
 }

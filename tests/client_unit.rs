@@ -59,11 +59,16 @@ impl FakeConn {
     }
 
     fn ok(&self, id: u64, statuses: Vec<WireStatus>) {
+        self.ok_stamped(id, statuses, None);
+    }
+
+    /// An `ok` carrying the server's clock, as login and heartbeat replies do.
+    fn ok_stamped(&self, id: u64, statuses: Vec<WireStatus>, server_time_ms: Option<u64>) {
         self.send(ServerMessage::Ok {
             id,
             statuses,
             protocol_version: None,
-            server_time_ms: None,
+            server_time_ms,
         });
     }
 
@@ -715,4 +720,71 @@ fn logout_while_reconnecting_ends_the_session_locally() {
     pending.wait_closed();
     h.client.logout(h.done("again"));
     h.expect(Ev::Done("again", Err(codes::ERR_SDK_NOT_LOGGED_IN)));
+}
+
+// ---- the server's clock -------------------------------------------------------------------
+
+const HOUR_MS: i64 = 3_600_000;
+
+/// How far the client's idea of the server's clock is from the local clock, in ms.
+fn server_clock_offset(client: &Client) -> i64 {
+    client.server_time_ms() as i64 - imstatus::client::local_unix_ms() as i64
+}
+
+#[test]
+fn the_server_time_comes_from_the_login_reply() {
+    // The fake server's clock runs an hour ahead: only its stamp can explain the answer.
+    let server = FakeServer::start();
+    let h = Harness::new(server.config());
+    assert!(server_clock_offset(&h.client).abs() < 1000);
+    assert!(!h.client.server_time_is_known());
+    h.client.login("me", "sig", h.done("login"));
+    h.expect(Ev::Connecting);
+    let conn = server.accept();
+    conn.hello();
+    h.expect(Ev::ConnectSuccess);
+    let (id, ..) = conn.expect_login();
+    let stamp = imstatus::client::local_unix_ms() + HOUR_MS as u64;
+    conn.ok_stamped(id, vec![wire("me", StatusType::Online, "", 1)], Some(stamp));
+    h.expect(Ev::Done("login", Ok(())));
+    assert!(h.client.server_time_is_known());
+    let offset = server_clock_offset(&h.client);
+    assert!((offset - HOUR_MS).abs() < 5000, "offset {offset} ms");
+    // Kept after logout and shutdown: the clock is still the server's.
+    h.client.logout(h.done("logout"));
+    let frame = conn.next_non_heartbeat();
+    conn.ok(frame.id, vec![]);
+    h.expect(Ev::Done("logout", Ok(())));
+    h.client.shutdown();
+    let offset = server_clock_offset(&h.client);
+    assert!(
+        (offset - HOUR_MS).abs() < 5000,
+        "offset {offset} ms after shutdown"
+    );
+}
+
+#[test]
+fn the_server_time_comes_from_heartbeat_replies() {
+    // No stamp at login; the first heartbeat reply says the server is two hours behind.
+    let server = FakeServer::start();
+    let mut config = server.config();
+    config.heartbeat_interval = Duration::from_millis(100);
+    let h = Harness::new(config);
+    let conn = h.login(&server, "me", vec![wire("me", StatusType::Online, "", 1)]);
+    assert!(!h.client.server_time_is_known());
+    let frame = conn.next();
+    assert_eq!(frame.request, Request::Heartbeat);
+    let stamp = imstatus::client::local_unix_ms() - 2 * HOUR_MS as u64;
+    conn.ok_stamped(frame.id, vec![], Some(stamp));
+    // The reply is handled on the client's own task: wait for it, with a deadline.
+    let deadline = std::time::Instant::now() + WAIT;
+    while !h.client.server_time_is_known() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the heartbeat reply was not taken"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let offset = server_clock_offset(&h.client);
+    assert!((offset + 2 * HOUR_MS).abs() < 5000, "offset {offset} ms");
 }

@@ -520,3 +520,20 @@ fn a_usersig_made_by_the_python_package_logs_in() {
         .unwrap();
     assert_eq!(err.code, codes::ERR_SVR_ACCOUNT_USERSIG_CHECK_FAILED);
 }
+
+#[test]
+fn the_server_time_is_the_real_servers_clock() {
+    // The server runs on this machine, so its clock is the local one: after the login the
+    // client's answer comes from the server's stamp and agrees with the local clock.
+    let server = TestServer::start(vec![app()]);
+    let client = Client::new(config(&server, Platform::Linux)).unwrap();
+    assert!(!client.server_time_is_known());
+    call(|done| client.login("alice", &sig("alice"), done)).unwrap();
+    assert!(client.server_time_is_known());
+    let local = imstatus::client::local_unix_ms() as i64;
+    let server_ms = client.server_time_ms() as i64;
+    assert!(
+        (server_ms - local).abs() < 2000,
+        "server {server_ms} ms, local {local} ms"
+    );
+}

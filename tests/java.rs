@@ -3,9 +3,11 @@
 //!
 //! This test builds what it needs itself, so a plain `cargo test` runs it with or without
 //! `--features jni`:
-//! 1. the native library with `--features jni`, and the server crate's `imstatus` command (the
-//!    tests' other devices), into `target/jni` (a target directory of its own: the running
-//!    `cargo test` holds the lock of `target`);
+//! 1. the native library with `--features jni,test-hooks` (the hooks are the exact counters the
+//!    leak tests read, `TestHooks.java`), and the server crate's `imstatus` command (the tests'
+//!    other devices), into `target/jni` (a target directory of its own: the running `cargo test`
+//!    holds the lock of `target`); and first the library as an app gets it, `--features jni`
+//!    alone, to check that none of the test hooks is in it;
 //! 2. `imstatus.jar` with `bindings/java/build-jar.sh` (javac and jar only), and the tests;
 //! 3. a server in this process with three apps (Ultimate with both switches, Basic, switch off),
 //!    and UserSigs for a fixed set of users, written to a properties file for the JVM;
@@ -88,11 +90,8 @@ fn java_v2tim_api_passes_on_the_host_jvm_under_xcheck_jni() {
         .args([
             "-Xcheck:jni",
             "-ea",
-            // A heap that is all there from the start, so the stress test's RSS reflects leaks
-            // rather than heap growth.
-            "-Xms128m",
+            // A small heap keeps the stress test's heap dumps quick to write and to read.
             "-Xmx128m",
-            "-XX:+AlwaysPreTouch",
             "-XX:+UseSerialGC",
         ])
         .arg(format!("-Djava.library.path={}", lib_dir.display()))
@@ -207,34 +206,94 @@ fn require_tools() {
     }
 }
 
-/// Builds `libimstatus` with the `jni` feature, and the `imstatus` command, into `target/jni`;
-/// returns the library's directory and the command's path.
+/// Builds the `imstatus` command and `libimstatus` with the `jni` and `test-hooks` features into
+/// `target/jni` (checking on the way that a build without `test-hooks` exports no hook); returns
+/// the library's directory and the command's path.
 fn build_native_library(root: &Path) -> (PathBuf, PathBuf) {
     let target_dir = root.join("target").join("jni");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| env!("CARGO").to_owned());
-    let mut build = Command::new(cargo);
-    build
-        .current_dir(root)
-        .args(["build", "-p", "imstatus", "--lib", "--features", "jni"])
-        .args(["-p", "imstatus-server", "--bin", "imstatus", "--target-dir"])
-        .arg(&target_dir)
-        // Outer cargo settings meant for the test build must not leak into this one.
-        .env_remove("CARGO_TARGET_DIR")
-        .env_remove("CARGO_BUILD_TARGET_DIR");
-    run_ok(
-        &mut build,
-        "cargo build (libimstatus with jni, and imstatus)",
-    );
     let lib_dir = target_dir.join("debug");
     let lib = lib_dir.join(format!(
         "{}imstatus{}",
         std::env::consts::DLL_PREFIX,
         std::env::consts::DLL_SUFFIX
     ));
+    // First the `imstatus` command (it builds the SDK as a dependency, without jni).
+    let mut server = Command::new(cargo());
+    server
+        .current_dir(root)
+        .args([
+            "build",
+            "-p",
+            "imstatus-server",
+            "--bin",
+            "imstatus",
+            "--target-dir",
+        ])
+        .arg(&target_dir)
+        .env_remove("CARGO_TARGET_DIR")
+        .env_remove("CARGO_BUILD_TARGET_DIR");
+    run_ok(&mut server, "cargo build (imstatus)");
+    // The library an app ships (only `jni`): the natives, and not one test hook.
+    cargo_build(
+        root,
+        &target_dir,
+        &["--lib", "--features", "jni"],
+        "libimstatus with jni",
+    );
+    let symbols = exported_symbols(&lib);
+    assert!(
+        symbols
+            .iter()
+            .any(|s| s == "Java_io_imstatus_v2_Native_login"),
+        "the jni build exports no natives"
+    );
+    let hooks: Vec<&String> = symbols.iter().filter(|s| s.contains("TestHooks")).collect();
+    assert!(
+        hooks.is_empty(),
+        "test hooks in the library built without the test-hooks feature: {hooks:?}"
+    );
+    // The library the tests load, with the hooks.
+    cargo_build(
+        root,
+        &target_dir,
+        &["--lib", "--features", "jni,test-hooks"],
+        "libimstatus with jni and test-hooks",
+    );
     assert!(lib.is_file(), "no native library at {}", lib.display());
     let bin = lib_dir.join(format!("imstatus{}", std::env::consts::EXE_SUFFIX));
     assert!(bin.is_file(), "no imstatus command at {}", bin.display());
     (lib_dir, bin)
+}
+
+fn cargo() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| env!("CARGO").to_owned())
+}
+
+/// `cargo build -p imstatus ARGS` into `target_dir`.
+fn cargo_build(root: &Path, target_dir: &Path, args: &[&str], what: &str) {
+    let mut build = Command::new(cargo());
+    build
+        .current_dir(root)
+        .args(["build", "-p", "imstatus"])
+        .args(args)
+        .arg("--target-dir")
+        .arg(target_dir)
+        // Outer cargo settings meant for the test build must not leak into this one.
+        .env_remove("CARGO_TARGET_DIR")
+        .env_remove("CARGO_BUILD_TARGET_DIR");
+    run_ok(&mut build, &format!("cargo build ({what})"));
+}
+
+/// The dynamic symbols a shared library defines (`nm -D --defined-only`).
+fn exported_symbols(lib: &Path) -> Vec<String> {
+    let out = run_ok(
+        Command::new("nm").args(["-D", "--defined-only"]).arg(lib),
+        "nm -D (binutils)",
+    );
+    out.lines()
+        .filter_map(|l| l.split_whitespace().last())
+        .map(str::to_owned)
+        .collect()
 }
 
 /// Runs a command to success; returns its standard output.

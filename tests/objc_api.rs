@@ -7,8 +7,8 @@
 //!   status switch off), with addresses and UserSigs in its environment;
 //! - `main_queue` runs the wrapper built for Apple's main-queue delivery (`IMS_V2TIM_MAIN_QUEUE`)
 //!   against a stand-in main queue the test program drains on its main thread;
-//! - `seed_samples` holds the seed's iOS and macOS samples verbatim (checked against the seed in
-//!   `../shared/spec/seed-user-status.md`, which must be there);
+//! - `seed_samples` holds the seed's iOS and macOS samples verbatim (checked against the copy of
+//!   the seed's Objective-C code blocks kept in `tests/objc/seed/seed-objc-samples.md`);
 //! - the ARC build is compiled to object code with `-fobjc-arc` (GCC's runtime has no ARC, so with
 //!   clang's GNUstep 2.0 runtime ABI; it is not linked or run here);
 //! - `module.modulemap` is checked as a Clang module, laid out as `build-xcframework.sh` does.
@@ -248,6 +248,10 @@ fn run_objc(name: &str, delivery: Delivery) {
             "IMS_TEST_DEAD_SERVER".to_string(),
             support::dead_address().to_string(),
         ),
+        (
+            "IMS_TEST_STALL_SERVER".to_string(),
+            support::stall_server().to_string(),
+        ),
         // For clients that set no address.
         ("IMSTATUS_SERVER".to_string(), server.addr().to_string()),
     ];
@@ -287,6 +291,11 @@ fn objc_error_paths() {
 #[test]
 fn objc_listener_events() {
     run_objc("listener", Delivery::CallbackThread);
+}
+
+#[test]
+fn objc_platform_from_the_device_idiom() {
+    run_objc("platform", Delivery::CallbackThread);
 }
 
 #[test]
@@ -505,17 +514,13 @@ fn objc_module_map_is_a_clang_module() {
 }
 
 /// Every Objective-C sample of the seed (the code blocks that are not API prototypes) appears
-/// verbatim, whitespace included, in `tests/objc/seed_samples.m`. The seed lives beside the
-/// repository (`../shared/spec/`, as on every developer machine and in CI); without it the
-/// test fails rather than check nothing.
+/// verbatim, whitespace included, in `tests/objc/seed_samples.m`. The seed itself is not part of
+/// the repository: its Objective-C code blocks are, copied verbatim into
+/// `tests/objc/seed/seed-objc-samples.md` (which names the seed's SHA-256).
 fn check_seed_samples_are_verbatim() {
-    let seed_path = support::root().join("../shared/spec/seed-user-status.md");
-    let seed = std::fs::read_to_string(&seed_path).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e}; the seed is needed to prove tests/objc/seed_samples.m holds its samples verbatim",
-            seed_path.display()
-        )
-    });
+    let seed_path = objc_dir().join("seed/seed-objc-samples.md");
+    let seed = std::fs::read_to_string(&seed_path)
+        .unwrap_or_else(|e| panic!("{}: {e}", seed_path.display()));
     let samples = std::fs::read_to_string(objc_dir().join("seed_samples.m")).unwrap();
     let blocks = objc_code_blocks(&seed);
     let code: Vec<&String> = blocks

@@ -21,6 +21,11 @@ pub(crate) enum Command {
         request: Request,
         reply: Reply,
     },
+    /// A call refused before it started (a bad argument a binding could not express, ...): the
+    /// driver only fires it, so that the refusal reaches the callback thread in call order with
+    /// every other answer. The job completes a callback with its error; dropped unrun, that
+    /// callback fires the same error (see [`Completion::refusal`](super::dispatcher::Completion)).
+    Refuse(Box<dyn FnOnce() + Send>),
 }
 
 /// How the answer of a [`Command::Call`] reaches its caller.

@@ -30,6 +30,23 @@ pub fn host_platform() -> Platform {
     }
 }
 
+/// The platform a binding names by number: 0 for [`host_platform`], then 1 Android, 2 iPhone,
+/// 3 iPad, 4 Windows, 5 Mac, 6 Linux, 7 Web (the C API's `IMS_PLATFORM_*`, Objective-C's
+/// `IMSPlatform`, Java's `V2TIMSDKConfig.PLATFORM_*`); `None` for any other number.
+pub fn platform_from_code(code: i32) -> Option<Platform> {
+    Some(match code {
+        0 => host_platform(),
+        1 => Platform::Android,
+        2 => Platform::IPhone,
+        3 => Platform::IPad,
+        4 => Platform::Windows,
+        5 => Platform::Mac,
+        6 => Platform::Linux,
+        7 => Platform::Web,
+        _ => return None,
+    })
+}
+
 /// Settings of one [`Client`](super::Client). The client copies it at creation; changing a
 /// config afterwards has no effect on a running client.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -113,6 +130,15 @@ mod tests {
         assert_eq!(config.reconnect_max, Duration::from_secs(30));
         assert_eq!(config.platform, host_platform());
         assert!(config.validate().is_ok());
+    }
+
+    #[test]
+    fn platform_codes() {
+        assert_eq!(platform_from_code(0), Some(host_platform()));
+        assert_eq!(platform_from_code(3), Some(Platform::IPad));
+        assert_eq!(platform_from_code(7), Some(Platform::Web));
+        assert_eq!(platform_from_code(8), None);
+        assert_eq!(platform_from_code(-1), None);
     }
 
     #[test]

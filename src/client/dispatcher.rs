@@ -14,6 +14,7 @@ use std::thread::JoinHandle;
 
 use super::listener::lock;
 use super::types::ClientError;
+use crate::live::{Kind, Live};
 
 /// Name of every client's callback thread.
 pub const CALLBACK_THREAD_NAME: &str = "imstatus-callback";
@@ -53,6 +54,7 @@ impl DispatchHandle {
 pub(crate) struct Dispatcher {
     handle: DispatchHandle,
     thread: Mutex<Option<JoinHandle<()>>>,
+    thread_id: std::thread::ThreadId,
 }
 
 impl Dispatcher {
@@ -63,12 +65,28 @@ impl Dispatcher {
             .spawn(move || run(rx))?;
         Ok(Dispatcher {
             handle: DispatchHandle { tx },
+            thread_id: thread.thread().id(),
             thread: Mutex::new(Some(thread)),
         })
     }
 
     pub(crate) fn handle(&self) -> &DispatchHandle {
         &self.handle
+    }
+
+    /// Waits until the thread has run every job queued before this call, unless called on that
+    /// thread (it cannot wait for itself: what is queued runs after the current job returns).
+    /// Returns at once when the thread has stopped.
+    pub(crate) fn flush(&self) {
+        if std::thread::current().id() == self.thread_id {
+            return;
+        }
+        let (tx, rx) = mpsc::channel::<()>();
+        if self.handle.post(move || drop(tx)) {
+            // Ends when the job ran (and dropped `tx`), or when the thread stopped and dropped
+            // the queue with it: either way nothing queued before is left.
+            let _ = rx.recv();
+        }
     }
 
     /// Lets the thread run what is queued, then stop; waits for that unless called from the
@@ -117,6 +135,10 @@ type Callback<T> = Box<dyn FnOnce(Result<T, ClientError>) + Send>;
 pub(crate) struct Completion<T: Send + 'static> {
     callback: Option<Callback<T>>,
     dispatcher: DispatchHandle,
+    /// What the callback gets when this is dropped uncompleted: 6013, or for a refusal its own
+    /// error (a refused call reports why it was refused, whatever happens to the client).
+    if_dropped: Option<ClientError>,
+    _live: Live,
 }
 
 impl<T: Send + 'static> Completion<T> {
@@ -127,7 +149,21 @@ impl<T: Send + 'static> Completion<T> {
         Completion {
             callback: Some(Box::new(callback)),
             dispatcher,
+            if_dropped: None,
+            _live: Live::new(Kind::PendingCallback),
         }
+    }
+
+    /// A completion for a call refused with `error`: the same error fires whether it is
+    /// completed or dropped.
+    pub(crate) fn refusal(
+        dispatcher: DispatchHandle,
+        error: ClientError,
+        callback: impl FnOnce(Result<T, ClientError>) + Send + 'static,
+    ) -> Self {
+        let mut done = Completion::new(dispatcher, callback);
+        done.if_dropped = Some(error);
+        done
     }
 
     /// The callback thread this completion fires on, to build related completions.
@@ -151,7 +187,11 @@ impl<T: Send + 'static> Completion<T> {
 
 impl<T: Send + 'static> Drop for Completion<T> {
     fn drop(&mut self) {
-        self.fire(Err(ClientError::shut_down()));
+        let error = self
+            .if_dropped
+            .take()
+            .unwrap_or_else(ClientError::shut_down);
+        self.fire(Err(error));
     }
 }
 
@@ -159,7 +199,9 @@ impl<T: Send + 'static> Drop for Completion<T> {
 mod tests {
     use super::*;
     use crate::codes;
+    use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::mpsc::channel;
+    use std::sync::Arc;
     use std::time::Duration;
 
     const WAIT: Duration = Duration::from_secs(5);
@@ -206,6 +248,54 @@ mod tests {
         assert_eq!(err.code, codes::ERR_SDK_NOT_INITIALIZED);
         assert!(rx.recv_timeout(Duration::from_millis(50)).is_err());
         dispatcher.stop();
+    }
+
+    #[test]
+    fn a_refusal_reports_its_own_error_whether_completed_or_dropped() {
+        let dispatcher = Dispatcher::start().unwrap();
+        let (tx, rx) = channel();
+        let refused = || ClientError::new(codes::ERR_INVALID_PARAMETERS, "user_id is NULL");
+        for complete in [true, false] {
+            let tx = tx.clone();
+            let done = Completion::refusal(
+                dispatcher.handle().clone(),
+                refused(),
+                move |r: Result<(), _>| tx.send(r).unwrap(),
+            );
+            if complete {
+                done.complete(Err(refused()));
+            } else {
+                drop(done);
+            }
+            assert_eq!(rx.recv_timeout(WAIT).unwrap(), Err(refused()));
+        }
+        assert!(rx.recv_timeout(Duration::from_millis(50)).is_err());
+        dispatcher.stop();
+    }
+
+    #[test]
+    fn flush_waits_for_what_is_queued_and_not_for_itself() {
+        let dispatcher = Arc::new(Dispatcher::start().unwrap());
+        let ran = Arc::new(AtomicUsize::new(0));
+        for _ in 0..5 {
+            let ran = Arc::clone(&ran);
+            dispatcher.handle().post(move || {
+                std::thread::sleep(Duration::from_millis(20));
+                ran.fetch_add(1, Ordering::SeqCst);
+            });
+        }
+        dispatcher.flush();
+        assert_eq!(ran.load(Ordering::SeqCst), 5);
+        // On the callback thread itself, flush returns at once instead of deadlocking.
+        let (tx, rx) = channel();
+        let inner = Arc::clone(&dispatcher);
+        dispatcher.handle().post(move || {
+            inner.flush();
+            tx.send(()).unwrap();
+        });
+        rx.recv_timeout(WAIT).unwrap();
+        dispatcher.stop();
+        dispatcher.flush();
     }
 
     #[test]

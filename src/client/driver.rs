@@ -6,6 +6,7 @@
 //! is applied before the first push, and a request is resolved exactly once by whichever of
 //! reply, timeout or disconnect comes first.
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -179,13 +180,18 @@ impl Driver {
                 user_id,
                 user_sig,
                 done,
-            } => self.on_login(LoginRequest {
-                user_id,
-                user_sig,
-                done,
-            }),
+            } => {
+                self.on_login(LoginRequest {
+                    user_id,
+                    user_sig,
+                    done,
+                });
+                // Only now, with the view set by the login itself: see `Shared::view`.
+                self.shared.logins_queued.fetch_sub(1, Ordering::SeqCst);
+            }
             Command::Logout { done } => self.on_logout(done),
             Command::Call { request, reply } => self.on_call(request, reply),
+            Command::Refuse(fire) => fire(),
         }
     }
 
@@ -382,7 +388,21 @@ impl Driver {
 
     fn on_message(&mut self, message: ServerMessage) {
         match message {
-            ServerMessage::Ok { id, statuses, .. } => self.on_reply(id, Ok(statuses)),
+            ServerMessage::Ok {
+                id,
+                statuses,
+                server_time_ms,
+                ..
+            } => {
+                if let (Some(stamp), Some(sent)) = (server_time_ms, self.pending.sent_at(id)) {
+                    lock(&self.shared.server_clock).record(
+                        stamp,
+                        sent.into_std(),
+                        std::time::Instant::now(),
+                    );
+                }
+                self.on_reply(id, Ok(statuses))
+            }
             ServerMessage::Error { id: 0, code, desc } => {
                 // Not an answer: the server says why it is about to close the connection. The
                 // close itself arrives as an event and drives what happens next.
@@ -716,7 +736,7 @@ impl Driver {
         link.conn.send(&ClientFrame { id, request });
         link.next_heartbeat = now + jittered(interval);
         self.pending
-            .insert(id, now + self.shared.config.request_timeout, purpose);
+            .insert(id, now, now + self.shared.config.request_timeout, purpose);
     }
 }
 

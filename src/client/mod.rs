@@ -12,7 +12,9 @@
 //!   getters.
 //!
 //! API methods never block (except the `*_blocking` conveniences) and never call back inline:
-//! even an immediate error such as "not logged in" is delivered on the callback thread. Every
+//! even an immediate error such as "not logged in" is delivered on the callback thread, and so is
+//! a call a binding refuses ([`Client::refuse`]). Errors of calls that have no client at all go
+//! through [`report_later`], on the library's one error thread (`imstatus-errors`). Every
 //! callback fires exactly once. Callbacks may call the client again; they must not block the
 //! callback thread for long, since every later event waits behind them.
 //!
@@ -26,9 +28,11 @@ mod config;
 mod connection;
 mod dispatcher;
 mod driver;
+mod error_thread;
 mod listener;
 mod pending;
 mod random;
+mod server_clock;
 mod shared;
 mod types;
 
@@ -44,9 +48,13 @@ use crate::protocol::Request;
 
 /// The platforms a device can declare, and the general status types (the protocol's names).
 pub use crate::protocol::{Platform, StatusType};
-pub use config::{host_platform, ClientConfig, DEFAULT_SERVER_ADDR, SERVER_ADDR_ENV};
+pub use config::{
+    host_platform, platform_from_code, ClientConfig, DEFAULT_SERVER_ADDR, SERVER_ADDR_ENV,
+};
 pub use dispatcher::CALLBACK_THREAD_NAME;
+pub use error_thread::{report_later, ERROR_THREAD_NAME};
 pub use listener::Listener;
+pub use server_clock::local_unix_ms;
 pub use types::{ClientError, LoginStatus, UserStatus};
 
 use command::{Command, Reply};
@@ -133,6 +141,8 @@ impl Client {
     /// UserSig for reconnects); as another user, logs the current one out first. A connection
     /// failure fails with 9508 (after `on_connect_failed`); a refusal carries the server's code
     /// (70001, 70003, ...). A login is not retried: reconnecting starts only once it succeeded.
+    /// From the moment this returns until the login ends, [`login_status`](Self::login_status)
+    /// answers [`LoginStatus::Logining`] (unless already logged in).
     pub fn login(
         &self,
         user_id: &str,
@@ -140,6 +150,9 @@ impl Client {
         done: impl FnOnce(Result<(), ClientError>) + Send + 'static,
     ) {
         let done = self.completion(done);
+        // Counted before it is queued, so the getters say LOGINING from now on (see
+        // `Shared::view`); the driver takes it back once it has set the login's own state.
+        self.shared.logins_queued.fetch_add(1, Ordering::SeqCst);
         self.submit(Command::Login {
             user_id: user_id.to_owned(),
             user_sig: user_sig.to_owned(),
@@ -164,7 +177,8 @@ impl Client {
         self.shared.view().user
     }
 
-    /// The login state (`getLoginStatus`). Stays [`LoginStatus::Logined`] while reconnecting.
+    /// The login state (`getLoginStatus`). [`LoginStatus::Logining`] as soon as
+    /// [`login`](Self::login) returned; stays [`LoginStatus::Logined`] while reconnecting.
     pub fn login_status(&self) -> LoginStatus {
         if self.is_shut_down() {
             return LoginStatus::Logout;
@@ -220,6 +234,44 @@ impl Client {
         self.call(Request::Unsubscribe { user_ids }, reply);
     }
 
+    /// The server's clock now, in Unix milliseconds (V2TIM `GetServerTime` answers it in seconds).
+    ///
+    /// Estimated from the `server_time_ms` of the replies to logins and heartbeats, allowing for
+    /// half the round trip, and carried forward on the local monotonic clock, so changing the
+    /// device's clock afterwards does not move it. Before the first successful login of this
+    /// client it is the local clock. Once known it stays known: after a logout and after
+    /// [`shutdown`](Self::shutdown) it keeps answering the server's time.
+    pub fn server_time_ms(&self) -> u64 {
+        lock(&self.shared.server_clock).now_ms()
+    }
+
+    /// Whether [`server_time_ms`](Self::server_time_ms) comes from the server (a login or
+    /// heartbeat reply carried its clock) rather than from the local clock.
+    pub fn server_time_is_known(&self) -> bool {
+        lock(&self.shared.server_clock).is_known()
+    }
+
+    /// Answers a call that a binding refuses before it starts (an argument it cannot pass on, a
+    /// call after shutdown) the way V2TIM reports every error: `done` gets `error` on the
+    /// callback thread, after this returns, in call order with the callbacks of earlier calls.
+    /// Also after [`shutdown`](Self::shutdown), when `done` still gets `error`, once.
+    pub fn refuse<T: Send + 'static>(
+        &self,
+        error: ClientError,
+        done: impl FnOnce(Result<T, ClientError>) + Send + 'static,
+    ) {
+        let done = Completion::refusal(self.dispatcher.handle().clone(), error.clone(), done);
+        // Through the driver rather than straight onto the callback thread, so that it comes
+        // after the answers of earlier calls that the driver decides at once (6014, 6015, ...).
+        // Dropped unrun (shut down), the completion still fires `error`.
+        self.submit(Command::Refuse(Box::new(move || done.complete(Err(error)))));
+    }
+
+    /// Whether [`shutdown`](Self::shutdown) ran (or started).
+    pub fn is_shut_down(&self) -> bool {
+        self.shut_down.load(Ordering::SeqCst)
+    }
+
     /// The status the SDK holds for a user: from the login snapshot, pushes, query and
     /// subscribe answers, and D4's local OFFLINE mark. Cleared at logout.
     pub fn cached_status(&self, user_id: &str) -> Option<UserStatus> {
@@ -228,9 +280,11 @@ impl Client {
 
     /// Stops the client (`unInitSDK`): closes the connection without logging out, stops the
     /// runtime, and fires every pending callback once with 6013 "client was shut down". Later
-    /// calls answer 6013 on the callback thread. Idempotent; also done on drop. Blocks until the
-    /// runtime has stopped (at most a few seconds), callable from any thread, including the
-    /// callback thread and async code.
+    /// calls answer 6013 on the callback thread, and the getters answer logged out. Idempotent;
+    /// also done on drop. Blocks until the runtime has stopped (at most a few seconds) and, unless
+    /// called on this client's callback thread, until the callbacks queued by then (the 6013s
+    /// included) have run. Callable from any thread, including the callback thread and async
+    /// code.
     pub fn shutdown(&self) {
         if self.shut_down.swap(true, Ordering::SeqCst) {
             return;
@@ -256,10 +310,8 @@ impl Client {
         }
         lock(&self.shared.cache).clear();
         self.shared.set_view(LoginStatus::Logout, None);
-    }
-
-    fn is_shut_down(&self) -> bool {
-        self.shut_down.load(Ordering::SeqCst)
+        // The driver is gone and every callback it held has been queued: let them run.
+        self.dispatcher.flush();
     }
 
     fn completion<T: Send + 'static>(

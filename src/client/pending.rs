@@ -17,6 +17,9 @@ pub(crate) enum Purpose {
 }
 
 pub(crate) struct Pending {
+    /// When the request was written, for the round trip of the replies that carry the server's
+    /// clock.
+    sent: Instant,
     deadline: Instant,
     pub(crate) purpose: Purpose,
 }
@@ -28,9 +31,14 @@ pub(crate) struct PendingRequests {
 }
 
 impl PendingRequests {
-    pub(crate) fn insert(&mut self, id: u64, deadline: Instant, purpose: Purpose) {
+    pub(crate) fn insert(&mut self, id: u64, sent: Instant, deadline: Instant, purpose: Purpose) {
         self.by_deadline.insert((deadline, id));
-        if let Some(old) = self.by_id.insert(id, Pending { deadline, purpose }) {
+        let pending = Pending {
+            sent,
+            deadline,
+            purpose,
+        };
+        if let Some(old) = self.by_id.insert(id, pending) {
             // Ids come from a counter that never repeats; keep the sets consistent anyway.
             self.by_deadline.remove(&(old.deadline, id));
         }
@@ -42,6 +50,11 @@ impl PendingRequests {
         let pending = self.by_id.remove(&id)?;
         self.by_deadline.remove(&(pending.deadline, id));
         Some(pending.purpose)
+    }
+
+    /// When a request still waiting was sent.
+    pub(crate) fn sent_at(&self, id: u64) -> Option<Instant> {
+        self.by_id.get(&id).map(|p| p.sent)
     }
 
     /// The earliest deadline, for the driver's timer.
@@ -84,9 +97,11 @@ mod tests {
     fn take_expire_and_drain() {
         let now = Instant::now();
         let mut pending = PendingRequests::default();
-        pending.insert(1, now + Duration::from_secs(3), Purpose::Login);
-        pending.insert(2, now + Duration::from_secs(1), Purpose::Heartbeat);
-        pending.insert(3, now + Duration::from_secs(2), Purpose::Logout);
+        pending.insert(1, now, now + Duration::from_secs(3), Purpose::Login);
+        pending.insert(2, now, now + Duration::from_secs(1), Purpose::Heartbeat);
+        pending.insert(3, now, now + Duration::from_secs(2), Purpose::Logout);
+        assert_eq!(pending.sent_at(2), Some(now));
+        assert_eq!(pending.sent_at(9), None);
         assert_eq!(pending.next_deadline(), Some(now + Duration::from_secs(1)));
         assert!(pending.has_heartbeat());
         assert!(pending.pop_expired(now).is_none());

@@ -1,6 +1,7 @@
 //! What the API side and the driver task both see.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::cache::StatusCache;
@@ -8,6 +9,7 @@ use super::config::ClientConfig;
 use super::dispatcher::DispatchHandle;
 use super::listener::{lock, Listener, ListenerSet};
 use super::random;
+use super::server_clock::ServerClock;
 use super::types::{LoginStatus, UserStatus};
 
 /// Written only by the driver; read by the synchronous getters (`login_status`, `login_user`,
@@ -20,6 +22,11 @@ pub(crate) struct Shared {
     pub(crate) listeners: Arc<ListenerSet>,
     pub(crate) cache: Mutex<StatusCache>,
     pub(crate) view: Mutex<View>,
+    /// `login` commands accepted by the API and not yet taken up by the driver: while one is on
+    /// its way the getters answer LOGINING, as V2TIM does as soon as `login` returned.
+    pub(crate) logins_queued: AtomicUsize,
+    /// Written by the driver from login and heartbeat replies; read by `server_time_ms`.
+    pub(crate) server_clock: Mutex<ServerClock>,
 }
 
 /// The login state as the getters report it.
@@ -41,6 +48,8 @@ impl Shared {
                 status: LoginStatus::Logout,
                 user: None,
             }),
+            logins_queued: AtomicUsize::new(0),
+            server_clock: Mutex::default(),
         }
     }
 
@@ -48,8 +57,15 @@ impl Shared {
         *lock(&self.view) = View { status, user };
     }
 
+    /// The login state as the getters report it: LOGOUT turns LOGINING while a `login` is on its
+    /// way to the driver. (The driver sets the view before it counts the command taken, so there
+    /// is no moment in between that reads LOGOUT.)
     pub(crate) fn view(&self) -> View {
-        lock(&self.view).clone()
+        let mut view = lock(&self.view).clone();
+        if view.status == LoginStatus::Logout && self.logins_queued.load(Ordering::SeqCst) > 0 {
+            view.status = LoginStatus::Logining;
+        }
+        view
     }
 
     /// Queues a listener event. The listener list is read on the callback thread, when the event

@@ -293,3 +293,105 @@ fn client_is_send_and_sync() {
     fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<Client>();
 }
+
+#[test]
+fn refusals_arrive_in_call_order_with_the_drivers_own_answers() {
+    let client = client_for(&closed_port());
+    let (tx, rx) = channel();
+    let caller = std::thread::current().id();
+    for index in 0..12 {
+        let done = recorder(&tx, index);
+        match index % 3 {
+            0 => client.logout(done),
+            1 => client.refuse(
+                ClientError::new(codes::ERR_INVALID_PARAMETERS, "user_id is NULL"),
+                done,
+            ),
+            _ => client.set_self_status(None, done),
+        }
+    }
+    for index in 0..12 {
+        let call = rx.recv_timeout(WAIT).unwrap();
+        assert_eq!(call.index, index, "callbacks out of order");
+        let expected = if index % 3 == 1 {
+            codes::ERR_INVALID_PARAMETERS
+        } else {
+            codes::ERR_SDK_NOT_LOGGED_IN
+        };
+        assert_eq!(call.code, expected);
+        assert_ne!(call.thread, caller);
+        assert_eq!(call.thread_name.as_deref(), Some(CALLBACK_THREAD_NAME));
+    }
+}
+
+#[test]
+fn a_refusal_after_shutdown_still_reports_its_own_error_once() {
+    let client = client_for(&closed_port());
+    client.shutdown();
+    let (tx, rx) = channel();
+    client.refuse(
+        ClientError::new(codes::ERR_INVALID_PARAMETERS, "user_ids[1] is NULL"),
+        move |r: Result<(), ClientError>| tx.send(r.unwrap_err()).unwrap(),
+    );
+    let error = rx.recv_timeout(WAIT).unwrap();
+    assert_eq!(error.code, codes::ERR_INVALID_PARAMETERS);
+    assert_eq!(error.desc, "user_ids[1] is NULL");
+    assert!(rx.recv_timeout(Duration::from_millis(50)).is_err());
+}
+
+#[test]
+fn shutdown_returns_after_the_callbacks_it_ended_have_run() {
+    // A listener that accepts but never answers: the login stays in flight.
+    let silent = TcpListener::bind("127.0.0.1:0").unwrap();
+    let client = client_for(&silent.local_addr().unwrap().to_string());
+    let ran = Arc::new(Mutex::new(Vec::new()));
+    let log = Arc::clone(&ran);
+    client.login("alice", "sig", move |r| {
+        // Slow on purpose: shutdown must wait for it, not merely queue it.
+        std::thread::sleep(Duration::from_millis(200));
+        log.lock().unwrap().push(r.unwrap_err().code);
+    });
+    client.shutdown();
+    assert_eq!(*ran.lock().unwrap(), vec![codes::ERR_SDK_NOT_INITIALIZED]);
+    assert!(client.is_shut_down());
+    assert_eq!(client.login_status(), LoginStatus::Logout);
+}
+
+#[test]
+fn login_status_is_logining_as_soon_as_login_returns() {
+    // A listener that accepts but never answers: the login stays in flight. The status is read
+    // right after `login` returns, before the driver had a chance to run: each round would
+    // likely read LOGOUT if the driver alone set LOGINING.
+    let silent = TcpListener::bind("127.0.0.1:0").unwrap();
+    for _ in 0..20 {
+        let client = client_for(&silent.local_addr().unwrap().to_string());
+        assert_eq!(client.login_status(), LoginStatus::Logout);
+        client.login("alice", "sig", |_| {});
+        assert_eq!(client.login_status(), LoginStatus::Logining);
+        client.shutdown();
+        assert_eq!(client.login_status(), LoginStatus::Logout);
+    }
+    // A login that fails ends LOGOUT again.
+    let client = client_for(&closed_port());
+    client.login("alice", "sig", |_| {});
+    assert_eq!(client.login_status(), LoginStatus::Logining);
+    assert!(client.logout_blocking().is_err());
+    let deadline = std::time::Instant::now() + WAIT;
+    while client.login_status() != LoginStatus::Logout {
+        assert!(std::time::Instant::now() < deadline, "still logging in");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn server_time_is_the_local_clock_before_any_login() {
+    let client = client_for(&closed_port());
+    let before = local_unix_ms();
+    let answer = client.server_time_ms();
+    let after = local_unix_ms();
+    assert!(
+        before <= answer && answer <= after,
+        "{before} {answer} {after}"
+    );
+    assert!(!client.server_time_is_known());
+}

@@ -4,6 +4,7 @@
 use std::ffi::{c_char, c_void};
 
 use crate::client::{ClientError, UserStatus};
+use crate::live::{Kind, Live};
 
 use super::error::IMS_ERR_SDK_NOT_INITIALIZED;
 use super::status::{ims_user_status, CStatuses};
@@ -22,11 +23,11 @@ pub type ims_error_fn =
 /// When the call that takes it returns `IMS_OK`, exactly one of `on_success` or `on_error` runs
 /// later (never inside that call), then `free_user_data`, each at most once and on the same
 /// thread: the client's callback thread `imstatus-callback`, or wherever the client's dispatcher
-/// hook runs tasks. Any member may be NULL: a NULL `on_success`/`on_error` is simply not called
+/// hook runs tasks (for `ims_callback_fail`, the library's error thread `imstatus-errors`). Any member may be NULL: a NULL `on_success`/`on_error` is simply not called
 /// (`free_user_data` still is), so a zeroed struct is a valid fire-and-forget callback. When the
 /// call returns anything else, none of them ever runs and `user_data` stays the caller's.
 ///
-/// `user_data` must be usable from the callback thread.
+/// `user_data` must be usable from the library's threads.
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct ims_callback {
@@ -68,6 +69,10 @@ pub struct ims_user_status_callback {
 pub(crate) const FREED_DESC: &str =
     "client was freed (ims_client_free) before the call could finish";
 
+/// What the library says about a call cut short by, or made after, `ims_client_shutdown`.
+pub(crate) const SHUT_DOWN_DESC: &str =
+    "client was shut down (ims_client_shutdown); create a new one to go on";
+
 /// The parts both callback kinds share: error reporting and freeing.
 struct Tail {
     user_data: *mut c_void,
@@ -75,6 +80,7 @@ struct Tail {
     free_user_data: ims_free_fn,
     /// Set once the callback has fired; Drop fires it otherwise.
     fired: bool,
+    _live: Live,
 }
 
 impl Tail {
@@ -124,6 +130,7 @@ impl DoneCallback {
                 on_error: cb.on_error,
                 free_user_data: cb.free_user_data,
                 fired: false,
+                _live: Live::new(Kind::CCallback),
             },
         }
     }
@@ -167,6 +174,7 @@ impl StatusesCallback {
                 on_error: cb.on_error,
                 free_user_data: cb.free_user_data,
                 fired: false,
+                _live: Live::new(Kind::CCallback),
             },
         }
     }

@@ -1,7 +1,7 @@
 //! `ims_client`: one SDK instance (`V2TIMManager`), and every call on it.
 
 use std::ffi::c_char;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 
 use crate::client::{Client, ClientError, Listener, UserStatus};
@@ -9,11 +9,13 @@ use crate::client::{Client, ClientError, Listener, UserStatus};
 use super::boundary::{entry, entry_or};
 use super::callback::{
     ims_callback, ims_user_status_callback, DoneCallback, StatusesCallback, FREED_DESC,
+    SHUT_DOWN_DESC,
 };
 use super::config::ims_config;
 use super::dispatcher::Delivery;
 use super::error::{ims_result, Rejection, IMS_ERR_SDK_NOT_INITIALIZED};
 use super::listener::{ims_listener, Hub};
+use super::refusal::Refusable;
 use super::strings;
 
 /// V2TIM_STATUS_LOGINED: logged in (also while reconnecting after a network loss).
@@ -27,7 +29,8 @@ pub const IMS_LOGIN_STATUS_LOGOUT: i32 = 3;
 /// may hold any number of clients, each logged in as its own user.
 ///
 /// Thread-safe: any function may be called on one client from several threads at once, except
-/// `ims_client_free`, which must be the last call on it.
+/// `ims_client_free`, which must be the last call on it. `ims_client_shutdown` ends a client
+/// while other threads may still call it.
 ///
 /// Each client has one callback thread, `imstatus-callback` (Linux keeps 15 bytes of a thread
 /// name: `pthread_getname_np` reports `imstatus-callba`), where all of its callbacks and
@@ -36,50 +39,105 @@ pub const IMS_LOGIN_STATUS_LOGOUT: i32 = 3;
 /// call any `ims_` function, including `ims_client_free` on their own client, but should return
 /// quickly: every later callback of that client waits behind them.
 pub struct ims_client {
-    client: Client,
+    pub(crate) client: Client,
     hub: Arc<Hub>,
     delivery: Delivery,
-    /// Set when `ims_client_free` starts, to explain the 6013 of calls cut short by it.
-    freed: Arc<AtomicBool>,
+    /// `ims_config_set_async_refusals` of the config the client was made from.
+    async_refusals: bool,
+    /// [`RUNNING`], [`SHUT_DOWN`] or [`FREED`], to explain the 6013 of calls cut short.
+    ending: Arc<AtomicU8>,
 }
+
+/// Values of `ims_client::ending`.
+const RUNNING: u8 = 0;
+const SHUT_DOWN: u8 = 1;
+const FREED: u8 = 2;
 
 /// Borrows the client behind a handle, or rejects a NULL one with 6013.
 ///
 /// # Safety
 /// `client` is NULL or a live client from `ims_client_new` that is not being freed.
-unsafe fn client_ref<'a>(client: *const ims_client) -> Result<&'a ims_client, Rejection> {
+pub(crate) unsafe fn client_ref<'a>(
+    client: *const ims_client,
+) -> Result<&'a ims_client, Rejection> {
     // SAFETY: per this function's contract.
     unsafe { client.as_ref() }.ok_or_else(Rejection::no_client)
 }
 
 impl ims_client {
     /// Wraps an accepted call's `ims_callback` into the client's `done`.
-    fn done(&self, cb: ims_callback) -> impl FnOnce(Result<(), ClientError>) + Send + 'static {
+    pub(crate) fn done(
+        &self,
+        cb: ims_callback,
+    ) -> impl FnOnce(Result<(), ClientError>) + Send + 'static {
         let cb = DoneCallback::new(cb);
         let delivery = self.delivery;
-        let freed = Arc::clone(&self.freed);
-        move |result| delivery.deliver(move || cb.finish(explain(result, &freed)))
+        let ending = Arc::clone(&self.ending);
+        move |result| delivery.deliver(move || cb.finish(explain(result, &ending)))
     }
 
-    fn statuses_done(
+    pub(crate) fn statuses_done(
         &self,
         cb: ims_user_status_callback,
     ) -> impl FnOnce(Result<Vec<UserStatus>, ClientError>) + Send + 'static {
         let cb = StatusesCallback::new(cb);
         let delivery = self.delivery;
-        let freed = Arc::clone(&self.freed);
-        move |result| delivery.deliver(move || cb.finish(explain(result, &freed)))
+        let ending = Arc::clone(&self.ending);
+        move |result| delivery.deliver(move || cb.finish(explain(result, &ending)))
+    }
+
+    /// Shuts the client down (`ims_client_shutdown`).
+    pub(crate) fn shutdown(&self) {
+        // Stored first, so the 6013s the shutdown fires already say why.
+        let _ =
+            self.ending
+                .compare_exchange(RUNNING, SHUT_DOWN, Ordering::SeqCst, Ordering::SeqCst);
+        self.client.shutdown();
+    }
+
+    /// Refuses 6013 once `ims_client_shutdown` ran.
+    fn running(&self) -> Result<(), Rejection> {
+        if self.client.is_shut_down() {
+            Err(Rejection::new(IMS_ERR_SDK_NOT_INITIALIZED, SHUT_DOWN_DESC))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Ends a callback-taking call: with its arguments checked, `start` runs with them and the
+    /// callback; a refusal is returned (the callback stays the caller's), or with async refusals
+    /// reported through the callback.
+    fn call<A, C: Refusable>(
+        &self,
+        callback: C,
+        args: Result<A, Rejection>,
+        start: impl FnOnce(A, C),
+    ) -> Result<(), Rejection> {
+        match self.running().and(args) {
+            Ok(args) => {
+                start(args, callback);
+                Ok(())
+            }
+            Err(refusal) if self.async_refusals => {
+                callback.refuse_on(self, ClientError::new(refusal.code, refusal.message));
+                Ok(())
+            }
+            Err(refusal) => Err(refusal),
+        }
     }
 }
 
 /// The client answers calls cut short by its shutdown with 6013 "client was shut down"; from C
-/// that shutdown can only be `ims_client_free`, so say so.
-fn explain<T>(result: Result<T, ClientError>, freed: &AtomicBool) -> Result<T, ClientError> {
+/// that is `ims_client_shutdown` or `ims_client_free`, so say which.
+fn explain<T>(result: Result<T, ClientError>, ending: &AtomicU8) -> Result<T, ClientError> {
     result.map_err(|e| {
-        if e.code == IMS_ERR_SDK_NOT_INITIALIZED && freed.load(Ordering::SeqCst) {
-            ClientError::new(e.code, FREED_DESC)
-        } else {
-            e
+        if e.code != IMS_ERR_SDK_NOT_INITIALIZED {
+            return e;
+        }
+        match ending.load(Ordering::SeqCst) {
+            FREED => ClientError::new(e.code, FREED_DESC),
+            SHUT_DOWN => ClientError::new(e.code, SHUT_DOWN_DESC),
+            _ => e,
         }
     })
 }
@@ -114,7 +172,8 @@ pub unsafe extern "C" fn ims_client_new(
             client,
             hub,
             delivery: config.delivery,
-            freed: Arc::new(AtomicBool::new(false)),
+            async_refusals: config.async_refusals,
+            ending: Arc::new(AtomicU8::new(RUNNING)),
         });
         // SAFETY: `out` is non-NULL and writable per the contract.
         unsafe { out.write(Box::into_raw(handle)) };
@@ -145,7 +204,7 @@ pub unsafe extern "C" fn ims_client_free(client: *mut ims_client) {
         }
         // SAFETY: made by `Box::into_raw` in `ims_client_new`, freed once per the contract.
         let handle = unsafe { Box::from_raw(client) };
-        handle.freed.store(true, Ordering::SeqCst);
+        handle.ending.store(FREED, Ordering::SeqCst);
         handle.hub.remove_all();
         // Dropping the client shuts it down: pending calls fire 6013 on the callback thread,
         // which is then joined (unless this is that thread).
@@ -173,6 +232,7 @@ pub unsafe extern "C" fn ims_client_add_listener(
         if out_id.is_null() {
             return Err(Rejection::invalid("out_id is NULL"));
         }
+        client.running()?;
         let id = client.hub.add(listener);
         // SAFETY: non-NULL and writable per the contract.
         unsafe { out_id.write(id) };
@@ -228,13 +288,13 @@ pub unsafe extern "C" fn ims_client_login(
         // SAFETY: per the contract.
         let client = unsafe { client_ref(client) }?;
         // SAFETY: per the contract.
-        let user_id = unsafe { strings::required(user_id, "user_id") }?;
-        // SAFETY: per the contract.
-        let user_sig = unsafe { strings::required(user_sig, "user_sig") }?;
-        client
-            .client
-            .login(user_id, user_sig, client.done(callback));
-        Ok(())
+        let args = unsafe { strings::required(user_id, "user_id") }.and_then(|id| {
+            // SAFETY: per the contract.
+            Ok((id, unsafe { strings::required(user_sig, "user_sig") }?))
+        });
+        client.call(callback, args, |(user_id, user_sig), cb| {
+            client.client.login(user_id, user_sig, client.done(cb))
+        })
     })
 }
 
@@ -251,8 +311,9 @@ pub unsafe extern "C" fn ims_client_logout(
     entry(|| {
         // SAFETY: per the contract.
         let client = unsafe { client_ref(client) }?;
-        client.client.logout(client.done(callback));
-        Ok(())
+        client.call(callback, Ok(()), |(), cb| {
+            client.client.logout(client.done(cb))
+        })
     })
 }
 
@@ -334,11 +395,12 @@ pub unsafe extern "C" fn ims_client_set_self_status(
         // SAFETY: per the contract.
         let client = unsafe { client_ref(client) }?;
         // SAFETY: per the contract.
-        let custom_status = unsafe { strings::optional(custom_status, "custom_status") }?;
-        client
-            .client
-            .set_self_status(custom_status, client.done(callback));
-        Ok(())
+        let args = unsafe { strings::optional(custom_status, "custom_status") };
+        client.call(callback, args, |custom_status, cb| {
+            client
+                .client
+                .set_self_status(custom_status, client.done(cb))
+        })
     })
 }
 
@@ -362,11 +424,10 @@ pub unsafe extern "C" fn ims_client_get_user_status(
         // SAFETY: per the contract.
         let client = unsafe { client_ref(client) }?;
         // SAFETY: per the contract.
-        let ids = unsafe { strings::list(user_ids, count, "user_ids") }?;
-        client
-            .client
-            .get_user_status(ids, client.statuses_done(callback));
-        Ok(())
+        let args = unsafe { strings::list(user_ids, count, "user_ids") };
+        client.call(callback, args, |ids, cb| {
+            client.client.get_user_status(ids, client.statuses_done(cb))
+        })
     })
 }
 
@@ -387,11 +448,10 @@ pub unsafe extern "C" fn ims_client_subscribe_user_status(
         // SAFETY: per the contract.
         let client = unsafe { client_ref(client) }?;
         // SAFETY: per the contract.
-        let ids = unsafe { strings::list(user_ids, count, "user_ids") }?;
-        client
-            .client
-            .subscribe_user_status(ids, client.done(callback));
-        Ok(())
+        let args = unsafe { strings::list(user_ids, count, "user_ids") };
+        client.call(callback, args, |ids, cb| {
+            client.client.subscribe_user_status(ids, client.done(cb))
+        })
     })
 }
 
@@ -411,12 +471,11 @@ pub unsafe extern "C" fn ims_client_unsubscribe_user_status(
         // SAFETY: per the contract.
         let client = unsafe { client_ref(client) }?;
         // SAFETY: per the contract.
-        let ids = unsafe { strings::list(user_ids, count, "user_ids") }?;
-        let ids = if ids.is_empty() { None } else { Some(ids) };
-        client
-            .client
-            .unsubscribe_user_status(ids, client.done(callback));
-        Ok(())
+        let args = unsafe { strings::list(user_ids, count, "user_ids") };
+        client.call(callback, args, |ids, cb| {
+            let ids = if ids.is_empty() { None } else { Some(ids) };
+            client.client.unsubscribe_user_status(ids, client.done(cb))
+        })
     })
 }
 

@@ -3,7 +3,7 @@
 use std::ffi::{c_char, c_void};
 use std::time::Duration;
 
-use crate::client::{host_platform, ClientConfig, Platform};
+use crate::client::{platform_from_code, ClientConfig, Platform};
 
 use super::boundary::entry;
 use super::dispatcher::{ims_post_fn, Delivery, HostDispatcher};
@@ -38,24 +38,14 @@ pub const IMS_PLATFORM_WEB: ims_platform = 7;
 pub struct ims_config {
     pub(crate) client: ClientConfig,
     pub(crate) delivery: Delivery,
+    /// `ims_config_set_async_refusals`.
+    pub(crate) async_refusals: bool,
 }
 
+/// The codes are the client's (`platform_from_code`); the constants above only name them.
 fn platform(value: ims_platform) -> Result<Platform, Rejection> {
-    Ok(match value {
-        IMS_PLATFORM_DEFAULT => host_platform(),
-        IMS_PLATFORM_ANDROID => Platform::Android,
-        IMS_PLATFORM_IPHONE => Platform::IPhone,
-        IMS_PLATFORM_IPAD => Platform::IPad,
-        IMS_PLATFORM_WINDOWS => Platform::Windows,
-        IMS_PLATFORM_MAC => Platform::Mac,
-        IMS_PLATFORM_LINUX => Platform::Linux,
-        IMS_PLATFORM_WEB => Platform::Web,
-        other => {
-            return Err(Rejection::invalid(format!(
-                "platform {other} is not one of IMS_PLATFORM_*"
-            )))
-        }
-    })
+    platform_from_code(value)
+        .ok_or_else(|| Rejection::invalid(format!("platform {value} is not one of IMS_PLATFORM_*")))
 }
 
 /// Runs `f` on the config behind `config`, or rejects a NULL one.
@@ -92,6 +82,7 @@ pub unsafe extern "C" fn ims_config_new(sdk_app_id: u32, out: *mut *mut ims_conf
         let config = Box::new(ims_config {
             client: ClientConfig::new(sdk_app_id),
             delivery: Delivery::Direct,
+            async_refusals: false,
         });
         // SAFETY: `out` is non-NULL and writable per the contract.
         unsafe { out.write(Box::into_raw(config)) };
@@ -227,7 +218,8 @@ pub unsafe extern "C" fn ims_config_set_reconnect_backoff_ms(
 /// in flight report 6013; events of removed listeners are skipped).
 ///
 /// `ctx` is passed back to `post` untouched; it must stay valid until every client made from
-/// this config has been freed.
+/// this config has been freed, and every error reported through it with `ims_callback_fail` has
+/// been posted (then `post` is called from the library's error thread).
 ///
 /// # Safety
 /// `config` is NULL or a live config; `post`, when not NULL, follows the rules above.
@@ -244,6 +236,37 @@ pub unsafe extern "C" fn ims_config_set_dispatcher(
                 Some(post) => Delivery::Host(HostDispatcher::new(post, ctx)),
                 None => Delivery::Direct,
             };
+            Ok(())
+        })
+    }
+}
+
+/// Makes clients from this config report every refusal of a callback-taking call through the
+/// callback, as V2TIM reports every error, instead of synchronously (default: off, the rule of
+/// the header's "Results" convention).
+///
+/// With it on, `ims_client_login`, `ims_client_logout`, `ims_client_set_self_status`,
+/// `ims_client_get_user_status`, `ims_client_subscribe_user_status` and
+/// `ims_client_unsubscribe_user_status` return `IMS_OK` for anything they would have refused (a
+/// NULL or non-UTF-8 argument, a call after `ims_client_shutdown`, ...): the callback's
+/// `on_error` then gets the same code and description (6017, 6013, ...), followed by its
+/// `free_user_data`, after the call returned, on the client's callback thread or through its
+/// dispatcher hook, in call order with the callbacks of earlier calls. Two refusals stay
+/// synchronous, as nothing can report them: a NULL client (`IMS_ERR_SDK_NOT_INITIALIZED`; see
+/// `ims_callback_fail`) and a library bug (`IMS_ERR_PANIC`). Calls without a callback and the
+/// getters are unchanged.
+///
+/// # Safety
+/// `config` is NULL or a live config.
+#[no_mangle]
+pub unsafe extern "C" fn ims_config_set_async_refusals(
+    config: *mut ims_config,
+    on: bool,
+) -> ims_result {
+    // SAFETY: forwarded contract.
+    unsafe {
+        with_config(config, |c| {
+            c.async_refusals = on;
             Ok(())
         })
     }
@@ -268,12 +291,32 @@ mod tests {
                 ims_config_set_server_addr(config, c"127.0.0.1:9".as_ptr()),
                 IMS_OK
             );
-            assert_eq!(ims_config_set_platform(config, IMS_PLATFORM_WEB), IMS_OK);
+            // The names and the client's codes agree.
+            for (code, expected) in [
+                (IMS_PLATFORM_DEFAULT, crate::client::host_platform()),
+                (IMS_PLATFORM_ANDROID, Platform::Android),
+                (IMS_PLATFORM_IPHONE, Platform::IPhone),
+                (IMS_PLATFORM_IPAD, Platform::IPad),
+                (IMS_PLATFORM_WINDOWS, Platform::Windows),
+                (IMS_PLATFORM_MAC, Platform::Mac),
+                (IMS_PLATFORM_LINUX, Platform::Linux),
+                (IMS_PLATFORM_WEB, Platform::Web),
+            ] {
+                assert_eq!(ims_config_set_platform(config, code), IMS_OK);
+                assert_eq!((*config).client.platform, expected);
+            }
             assert_eq!(
                 ims_config_set_platform(config, 99),
                 IMS_ERR_INVALID_PARAMETERS
             );
             assert_eq!(ims_config_set_heartbeat_interval_ms(config, 1500), IMS_OK);
+            assert!(!(*config).async_refusals);
+            assert_eq!(ims_config_set_async_refusals(config, true), IMS_OK);
+            assert!((*config).async_refusals);
+            assert_eq!(
+                ims_config_set_async_refusals(ptr::null_mut(), true),
+                IMS_ERR_INVALID_PARAMETERS
+            );
             let c = &(*config).client;
             assert_eq!(c.sdk_app_id, 7);
             assert_eq!(c.server_addr.as_deref(), Some("127.0.0.1:9"));

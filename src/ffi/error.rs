@@ -24,7 +24,8 @@ pub const IMS_OK: ims_result = 0;
 pub const IMS_ERR_PANIC: ims_result = -1 as ims_result;
 /// ERR_REQUEST_TIME_OUT: the server did not answer in time.
 pub const IMS_ERR_REQUEST_TIME_OUT: ims_result = 6012;
-/// ERR_SDK_NOT_INITIALIZED: the client is NULL, or was freed while the call was in flight.
+/// ERR_SDK_NOT_INITIALIZED: the client is NULL, or was shut down or freed while the call was in
+/// flight, or the call was made after `ims_client_shutdown`.
 pub const IMS_ERR_SDK_NOT_INITIALIZED: ims_result = 6013;
 /// ERR_SDK_NOT_LOGGED_IN: not logged in, or kicked offline.
 pub const IMS_ERR_SDK_NOT_LOGGED_IN: ims_result = 6014;

@@ -7,6 +7,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::{self, ThreadId};
 
 use crate::client::{Listener, UserStatus};
+use crate::live::{Kind, Live};
 
 use super::callback::ims_free_fn;
 use super::dispatcher::Delivery;
@@ -75,6 +76,7 @@ struct Entry {
     state: Mutex<EntryState>,
     /// Signalled whenever an event of this listener returns.
     idle: Condvar,
+    _live: Live,
 }
 
 #[derive(Default)]
@@ -241,6 +243,7 @@ impl Hub {
             callbacks,
             state: Mutex::default(),
             idle: Condvar::new(),
+            _live: Live::new(Kind::CListener),
         }));
         id
     }

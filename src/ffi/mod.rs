@@ -19,6 +19,9 @@ mod dispatcher;
 mod error;
 mod listener;
 mod log;
+mod refusal;
+mod server_time;
+mod shutdown;
 mod status;
 mod strings;
 mod version;
@@ -40,5 +43,8 @@ pub use error::{
 };
 pub use listener::{ims_event_fn, ims_listener};
 pub use log::*;
+pub use refusal::{ims_callback_fail, ims_user_status_callback_fail};
+pub use server_time::ims_client_get_server_time;
+pub use shutdown::ims_client_shutdown;
 pub use status::*;
 pub use version::*;

@@ -27,6 +27,8 @@ pub(super) struct Cache {
     pub(super) status_class: Global,
     pub(super) string_class: Global,
     pub(super) status_ctor: JMethodID,
+    /// `V2TIMUserStatus.getCustomStatus()`.
+    pub(super) status_custom: JMethodID,
     pub(super) on_success: JMethodID,
     pub(super) on_error: JMethodID,
     pub(super) on_statuses: JMethodID,
@@ -38,6 +40,8 @@ pub(super) struct Cache {
     pub(super) on_user_status_changed: JMethodID,
     pub(super) log_exception: JStaticMethodID,
     pub(super) log_native: JStaticMethodID,
+    /// `NativeSession.onErrorWithoutSession(Object, int, String)`.
+    pub(super) on_error_without_session: JStaticMethodID,
 }
 
 static CACHE: OnceLock<Cache> = OnceLock::new();
@@ -67,6 +71,7 @@ fn load(env: &mut JNIEnv) -> JniResult<Cache> {
     let cache = Cache {
         vm: env.get_java_vm()?,
         status_ctor: env.get_method_id(&status, "<init>", STATUS_CTOR_SIG)?,
+        status_custom: env.get_method_id(&status, "getCustomStatus", "()Ljava/lang/String;")?,
         on_success: env.get_method_id(&session, "onSuccess", "(Ljava/lang/Object;)V")?,
         on_error: env.get_method_id(
             &session,
@@ -94,6 +99,11 @@ fn load(env: &mut JNIEnv) -> JniResult<Cache> {
             "(Ljava/lang/String;Ljava/lang/Throwable;)V",
         )?,
         log_native: env.get_static_method_id(&session, "logNative", "(Ljava/lang/String;)V")?,
+        on_error_without_session: env.get_static_method_id(
+            &session,
+            "onErrorWithoutSession",
+            "(Ljava/lang/Object;ILjava/lang/String;)V",
+        )?,
         session_class: Global::new(env, &session)?,
         status_class: Global::new(env, &status)?,
         string_class: Global::new(env, &string)?,

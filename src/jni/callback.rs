@@ -1,8 +1,10 @@
 //! The way back: results and events from the client's callback thread into Java.
 //!
-//! Everything here runs on the client's callback thread (`imstatus-callback`). That thread is a
-//! native thread: the first delivery attaches it to the JVM, as a daemon, for good (it detaches
-//! itself when it ends, at `unInitSDK`), and names its `java.lang.Thread` after it. Each delivery
+//! Everything here runs on the client's callback thread (`imstatus-callback`), or, for the errors
+//! of calls made without a client, on the library's error thread (`imstatus-errors`). Both are
+//! native threads: the first delivery attaches one to the JVM, as a daemon, for good (it detaches
+//! itself when it ends: at `unInitSDK`, or when the error thread has been idle), and names its
+//! `java.lang.Thread` after it. Each delivery
 //! runs in its own JNI local frame, since a thread that never returns to Java never frees its
 //! local references otherwise; a Java exception thrown by the app's callback is logged and
 //! cleared before the frame is popped, so it is never left pending.
@@ -169,28 +171,39 @@ unsafe fn call_session(
     .map(|_| ())
 }
 
+/// The callback object as a local reference of the current delivery, its global reference
+/// deleted first: by the time the app's callback runs the library holds nothing of it, so a
+/// count of the library's references is exact as soon as the app has seen its callback.
+fn into_local<'l>(env: &mut JNIEnv<'l>, callback: Global) -> JniResult<JObject<'l>> {
+    let local = env.new_local_ref(callback.as_obj())?;
+    drop(callback);
+    Ok(local)
+}
+
 /// The `done` of a call without a value: `onSuccess(cb)` or `onError(cb, code, desc)` on the
-/// session. The callback's global reference is released on the callback thread afterwards; when
-/// there is no callback (the app passed null) nothing crosses into Java.
+/// session, on the callback thread; the callback's global reference is released just before.
+/// When there is no callback (the app passed null) nothing crosses into Java.
 pub(super) fn done_unit(
     session: Arc<Global>,
     callback: Option<Global>,
 ) -> impl FnOnce(Result<(), ClientError>) + Send + 'static {
     move |result| {
         let Some(callback) = callback else { return };
-        deliver("V2TIMCallback", |env, cache| match result {
-            // SAFETY: onSuccess(Object) takes one object.
-            Ok(()) => unsafe {
-                call_session(
-                    env,
-                    &session,
-                    cache.on_success,
-                    &[JValue::Object(callback.as_obj()).as_jni()],
-                )
-            },
-            Err(e) => error(env, cache, &session, &callback, &e),
+        deliver("V2TIMCallback", move |env, cache| {
+            let callback = into_local(env, callback)?;
+            match result {
+                // SAFETY: onSuccess(Object) takes one object.
+                Ok(()) => unsafe {
+                    call_session(
+                        env,
+                        &session,
+                        cache.on_success,
+                        &[JValue::Object(&callback).as_jni()],
+                    )
+                },
+                Err(e) => error(env, cache, &session, &callback, &e),
+            }
         });
-        drop(callback);
     }
 }
 
@@ -201,25 +214,27 @@ pub(super) fn done_statuses(
 ) -> impl FnOnce(Result<Vec<UserStatus>, ClientError>) + Send + 'static {
     move |result| {
         let Some(callback) = callback else { return };
-        deliver("V2TIMValueCallback", |env, cache| match result {
-            Ok(statuses) => {
-                let array = status_array(env, cache, &statuses)?;
-                // SAFETY: onStatuses(Object, V2TIMUserStatus[]).
-                unsafe {
-                    call_session(
-                        env,
-                        &session,
-                        cache.on_statuses,
-                        &[
-                            JValue::Object(callback.as_obj()).as_jni(),
-                            JValue::Object(&array).as_jni(),
-                        ],
-                    )
+        deliver("V2TIMValueCallback", move |env, cache| {
+            let callback = into_local(env, callback)?;
+            match result {
+                Ok(statuses) => {
+                    let array = status_array(env, cache, &statuses)?;
+                    // SAFETY: onStatuses(Object, V2TIMUserStatus[]).
+                    unsafe {
+                        call_session(
+                            env,
+                            &session,
+                            cache.on_statuses,
+                            &[
+                                JValue::Object(&callback).as_jni(),
+                                JValue::Object(&array).as_jni(),
+                            ],
+                        )
+                    }
                 }
+                Err(e) => error(env, cache, &session, &callback, &e),
             }
-            Err(e) => error(env, cache, &session, &callback, &e),
         });
-        drop(callback);
     }
 }
 
@@ -227,7 +242,7 @@ fn error(
     env: &mut JNIEnv,
     cache: &Cache,
     session: &Global,
-    callback: &Global,
+    callback: &JObject,
     e: &ClientError,
 ) -> JniResult<()> {
     let desc = env.new_string(&e.desc)?;
@@ -238,12 +253,36 @@ fn error(
             session,
             cache.on_error,
             &[
-                JValue::Object(callback.as_obj()).as_jni(),
+                JValue::Object(callback).as_jni(),
                 JValue::Int(e.code).as_jni(),
                 JValue::Object(&desc).as_jni(),
             ],
         )
     }
+}
+
+/// Reports an error of a call made without a client (before `initSDK`, after `unInitSDK`):
+/// `NativeSession.onErrorWithoutSession(cb, code, desc)`, which posts it to the main Looper when
+/// there is one. Runs on the library's error thread, which is attached like the callback thread.
+pub(super) fn fail_without_session(callback: Global, error: ClientError) {
+    deliver("V2TIMCallback", move |env, cache| {
+        let callback = into_local(env, callback)?;
+        let desc = env.new_string(&error.desc)?;
+        // SAFETY: onErrorWithoutSession(Object, int, String), static on NativeSession.
+        unsafe {
+            env.call_static_method_unchecked(
+                cache.session_class.as_global(),
+                cache.on_error_without_session,
+                ReturnType::Primitive(Primitive::Void),
+                &[
+                    JValue::Object(&callback).as_jni(),
+                    JValue::Int(error.code).as_jni(),
+                    JValue::Object(&desc).as_jni(),
+                ],
+            )
+        }
+        .map(|_| ())
+    });
 }
 
 /// `V2TIMUserStatus[]` from the client's statuses. Each element is built in a nested local frame,

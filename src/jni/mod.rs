@@ -3,30 +3,37 @@
 //! A thin bridge in the manner of libsignal's: every native is a static method of the Java class
 //! `io.imstatus.v2.Native`, translates its arguments, calls [`crate::client`] directly (not the
 //! C ABI), and translates back. No rule is decided here: limits, list checks, editions and
-//! switches are the server's; this layer only refuses what cannot be translated (null where the
-//! Java layer never passes one, a zero handle).
+//! switches are the server's. The Java layer passes what the app gave it, nulls included, and
+//! this layer refuses what cannot be translated the way V2TIM reports every error: through the
+//! callback, never inline (see `args.rs` and [`start`]).
 //!
 //! - **Cache.** The JavaVM, the classes and the method IDs are looked up once, by
 //!   `Native.init()` from `Native`'s static initializer (so with the app's class loader); see
 //!   `cache.rs`.
 //! - **Handle.** `Native.create` returns a `long`: a boxed `Handle` owning the client and a
 //!   global reference to the Java `NativeSession`. `V2TIMManager` holds the only copy and passes
-//!   it to `Native.destroy` exactly once.
+//!   it to `Native.destroy` exactly once. Every other native also takes 0, "not initialised":
+//!   calls then fail with 6013 on the library's error thread (`imstatus-errors`), the getters
+//!   answer logged out.
 //! - **Callbacks.** Each call with a callback makes one global reference to the callback object
 //!   and moves it into the client's `done`, which runs on the client's callback thread; it is
 //!   deleted there, right after the callback ran (the client fires every `done` exactly once,
 //!   6013 at shutdown). Listener events go through one `JniListener` per session.
 //!   See `callback.rs` for attaching that thread and for exceptions.
-//! - **Errors.** Client errors reach Java as `onError(code, desc)` with the V2TIM codes. A native
-//!   that cannot translate its arguments throws `NullPointerException` or
-//!   `IllegalArgumentException`; a panic is caught at the boundary and thrown as
-//!   `IllegalStateException`. A JNI call that fails leaves its Java exception pending for the
-//!   caller.
+//! - **Errors.** Client errors reach Java as `onError(code, desc)` with the V2TIM codes, and so
+//!   do refusals: 6017 for a null or non-String argument (in call order, on the client's callback
+//!   thread), 6013 without a client. Only what no callback can report throws: a null session or
+//!   an unknown platform at `create` (`NullPointerException`, `IllegalArgumentException`); a panic
+//!   is caught at the boundary and thrown as `IllegalStateException`. A JNI call that fails leaves
+//!   its Java exception pending for the caller.
 //!
 //! Nothing here is specific to an OS: the same code builds for Android targets.
 
+mod args;
 mod cache;
 mod callback;
+#[cfg(feature = "test-hooks")]
+mod hooks;
 mod refs;
 
 use std::any::Any;
@@ -38,9 +45,14 @@ use jni::objects::{JClass, JObject, JObjectArray, JString};
 use jni::sys::{jint, jlong, jstring};
 use jni::JNIEnv;
 
-use crate::client::{Client, ClientConfig, Listener};
+use crate::client::{
+    local_unix_ms, platform_from_code, report_later, Client, ClientConfig, ClientError, Listener,
+    LoginStatus,
+};
+use crate::codes;
+use crate::live::{Kind, Live};
 
-use callback::{done_statuses, done_unit, JniListener};
+use callback::{done_statuses, done_unit, fail_without_session, JniListener};
 use refs::Global;
 
 /// What `Native.create` hands to Java as a `long`.
@@ -48,10 +60,14 @@ struct Handle {
     client: Client,
     /// The Java `NativeSession`; the listener and every pending `done` hold it too.
     session: Arc<Global>,
+    _live: Live,
 }
 
-/// Why a native could not do its work; becomes a Java exception.
+/// Why a native could not do its work: a refusal for the callback, or a Java exception.
 enum Failure {
+    /// A call refused before it started (a null or non-String argument): reported through the
+    /// call's callback, like every other error.
+    Refused(ClientError),
     /// An argument the Java layer never passes as null was null.
     Null(&'static str),
     /// An argument that cannot be translated.
@@ -81,6 +97,12 @@ fn boundary<'l, R>(
     let outcome = catch_unwind(AssertUnwindSafe(|| f(env)));
     let (class, message) = match outcome {
         Ok(Ok(value)) => return value,
+        // Natives that take a callback turn refusals into callbacks (`start`); reaching here is
+        // a native without one, which can only throw.
+        Ok(Err(Failure::Refused(e))) => (
+            "java/lang/IllegalArgumentException",
+            format!("{name}: {}", e.desc),
+        ),
         Ok(Err(Failure::Null(what))) => (
             "java/lang/NullPointerException",
             format!("{name}: {what} is null"),
@@ -121,49 +143,19 @@ fn panic_text(panic: &(dyn Any + Send)) -> &str {
     }
 }
 
-/// The client behind a handle from `Native.create`.
-fn handle<'a>(raw: jlong) -> Result<&'a Handle> {
-    if raw == 0 {
-        return Err(Failure::Invalid("handle is 0 (not initialised)".into()));
-    }
+/// The client behind a handle from `Native.create`; `None` for 0 (not initialised).
+fn handle<'a>(raw: jlong) -> Option<&'a Handle> {
     // SAFETY: a non-zero handle is a `Box<Handle>` from `create`, which `V2TIMManager` frees
     // only after every call using it has returned (its read/write lock).
-    Ok(unsafe { &*(raw as *const Handle) })
+    (raw != 0).then(|| unsafe { &*(raw as *const Handle) })
 }
 
-fn string(env: &mut JNIEnv, value: &JString, what: &'static str) -> Result<String> {
-    if value.is_null() {
-        return Err(Failure::Null(what));
-    }
-    // SAFETY: `value` is a `java.lang.String`: every native declares its string parameters as
-    // String, which the JVM enforces. (The checked `get_string` would leak local references.)
-    let text = unsafe { env.get_string_unchecked(value) }?;
-    Ok(text.into())
-}
-
-fn optional_string(env: &mut JNIEnv, value: &JString) -> Result<Option<String>> {
-    if value.is_null() {
-        return Ok(None);
-    }
-    string(env, value, "string").map(Some)
-}
-
-/// The elements of a `String[]`, each read and released in turn.
-fn strings(env: &mut JNIEnv, array: &JObjectArray, what: &'static str) -> Result<Vec<String>> {
-    if array.is_null() {
-        return Err(Failure::Null(what));
-    }
-    let len = env.get_array_length(array)?;
-    let mut out = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
-    for i in 0..len {
-        let element = JString::from(env.get_object_array_element(array, i)?);
-        if element.is_null() {
-            return Err(Failure::Null("an element of the ID list"));
-        }
-        out.push(string(env, &element, what)?);
-        env.delete_local_ref(element)?;
-    }
-    Ok(out)
+/// What a call made before `initSDK` or after `unInitSDK` gets.
+fn not_initialised() -> ClientError {
+    ClientError::new(
+        codes::ERR_SDK_NOT_INITIALIZED,
+        "the SDK is not initialised: call initSDK first",
+    )
 }
 
 /// A global reference to the callback object, or `None` for a null callback.
@@ -174,13 +166,64 @@ fn callback_ref(env: &JNIEnv, callback: &JObject) -> Result<Option<Global>> {
     Ok(Some(Global::new(env, callback)?))
 }
 
+/// Reports `error` through `callback` (whichever of `V2TIMCallback` and `V2TIMValueCallback`: an
+/// error calls `onError` on both): through the client, in call order on its callback thread, or
+/// without one on the library's error thread.
+fn refuse(handle: Option<&Handle>, callback: Option<Global>, error: ClientError) -> Result<()> {
+    match handle {
+        Some(handle) => {
+            handle
+                .client
+                .refuse(error, done_unit(Arc::clone(&handle.session), callback));
+            Ok(())
+        }
+        None => {
+            let Some(callback) = callback else {
+                return Ok(());
+            };
+            report_later(move || fail_without_session(callback, error)).map_err(|e| {
+                Failure::Client(
+                    codes::ERR_SDK_NOT_INITIALIZED,
+                    format!("cannot start the library's error thread: {e}"),
+                )
+            })
+        }
+    }
+}
+
+/// Runs a native that takes a callback: with a client and translatable arguments, `begin` starts
+/// the call; otherwise the callback gets the refusal (6013 without a client, else what `args`
+/// refused), never inline.
+fn start<'l, A>(
+    env: &mut JNIEnv<'l>,
+    raw: jlong,
+    callback: &JObject,
+    args: impl FnOnce(&mut JNIEnv<'l>) -> Result<A>,
+    begin: impl FnOnce(&Handle, A, Option<Global>),
+) -> Result<()> {
+    let callback = callback_ref(env, callback)?;
+    let Some(handle) = handle(raw) else {
+        return refuse(None, callback, not_initialised());
+    };
+    match args(env) {
+        Ok(args) => {
+            begin(handle, args, callback);
+            Ok(())
+        }
+        Err(Failure::Refused(error)) => refuse(Some(handle), callback, error),
+        Err(other) => Err(other),
+    }
+}
+
 /// `static native void init()`: caches the JavaVM, classes and method IDs.
 #[no_mangle]
 pub extern "system" fn Java_io_imstatus_v2_Native_init(mut env: JNIEnv, _class: JClass) {
     boundary(&mut env, "init", (), |env| Ok(cache::init(env)?));
 }
 
-/// `static native long create(NativeSession session, int sdkAppID, String serverAddress)`.
+/// `static native long create(NativeSession session, int sdkAppID, String serverAddress,
+/// int platform)`: the platform is a code of `platform_from_code` (Java's
+/// `V2TIMSDKConfig.PLATFORM_*`); another one throws `IllegalArgumentException`.
 #[no_mangle]
 pub extern "system" fn Java_io_imstatus_v2_Native_create(
     mut env: JNIEnv,
@@ -188,6 +231,7 @@ pub extern "system" fn Java_io_imstatus_v2_Native_create(
     session: JObject,
     sdk_app_id: jint,
     server_address: JString,
+    platform: jint,
 ) -> jlong {
     boundary(&mut env, "create", 0, |env| {
         if session.is_null() {
@@ -195,20 +239,29 @@ pub extern "system" fn Java_io_imstatus_v2_Native_create(
         }
         // An sdkAppID is a u32; Java has only signed ints, so the bits are taken as they are.
         let mut config = ClientConfig::new(sdk_app_id as u32);
-        config.server_addr = optional_string(env, &server_address)?;
+        config.server_addr = args::optional_string(env, &server_address)?;
+        config.platform = platform_from_code(platform).ok_or_else(|| {
+            Failure::Invalid(format!(
+                "platform {platform} is not one of V2TIMSDKConfig.PLATFORM_*"
+            ))
+        })?;
         let session = Arc::new(Global::new(env, &session)?);
         let client = Client::new(config).map_err(|e| Failure::Client(e.code, e.desc))?;
         let listener: Arc<dyn Listener> = Arc::new(JniListener {
             session: Arc::clone(&session),
         });
         client.add_listener(listener);
-        let handle = Box::new(Handle { client, session });
+        let handle = Box::new(Handle {
+            client,
+            session,
+            _live: Live::new(Kind::JniClient),
+        });
         Ok(Box::into_raw(handle) as jlong)
     })
 }
 
 /// `static native void destroy(long handle)`: shuts the client down (pending callbacks fire
-/// with 6013 first) and frees the handle.
+/// with 6013 first) and frees the handle. 0 does nothing.
 #[no_mangle]
 pub extern "system" fn Java_io_imstatus_v2_Native_destroy(
     mut env: JNIEnv,
@@ -216,13 +269,14 @@ pub extern "system" fn Java_io_imstatus_v2_Native_destroy(
     raw: jlong,
 ) {
     boundary(&mut env, "destroy", (), |_| {
-        handle(raw)?;
+        if raw == 0 {
+            return Ok(());
+        }
         // SAFETY: `raw` came from `Box::into_raw` in `create`, and `V2TIMManager` hands it
         // here once, after taking it away from every other caller.
         let handle = unsafe { Box::from_raw(raw as *mut Handle) };
-        let Handle { client, session } = *handle;
-        drop(client);
-        drop(session);
+        handle.client.shutdown();
+        drop(handle);
         Ok(())
     });
 }
@@ -238,13 +292,14 @@ pub extern "system" fn Java_io_imstatus_v2_Native_login(
     callback: JObject,
 ) {
     boundary(&mut env, "login", (), |env| {
-        let handle = handle(raw)?;
-        let user_id = string(env, &user_id, "userID")?;
-        let user_sig = string(env, &user_sig, "userSig")?;
-        let callback = callback_ref(env, &callback)?;
-        let done = done_unit(Arc::clone(&handle.session), callback);
-        handle.client.login(&user_id, &user_sig, done);
-        Ok(())
+        let args = |env: &mut JNIEnv| {
+            let id = args::string(env, &user_id, "userID")?;
+            Ok((id, args::string(env, &user_sig, "userSig")?))
+        };
+        start(env, raw, &callback, args, |handle, (id, sig), callback| {
+            let done = done_unit(Arc::clone(&handle.session), callback);
+            handle.client.login(&id, &sig, done);
+        })
     });
 }
 
@@ -257,12 +312,16 @@ pub extern "system" fn Java_io_imstatus_v2_Native_logout(
     callback: JObject,
 ) {
     boundary(&mut env, "logout", (), |env| {
-        let handle = handle(raw)?;
-        let callback = callback_ref(env, &callback)?;
-        handle
-            .client
-            .logout(done_unit(Arc::clone(&handle.session), callback));
-        Ok(())
+        start(
+            env,
+            raw,
+            &callback,
+            |_| Ok(()),
+            |handle, (), callback| {
+                let done = done_unit(Arc::clone(&handle.session), callback);
+                handle.client.logout(done);
+            },
+        )
     });
 }
 
@@ -277,7 +336,7 @@ pub extern "system" fn Java_io_imstatus_v2_Native_getLoginUser(
         &mut env,
         "getLoginUser",
         std::ptr::null_mut(),
-        |env| match handle(raw)?.client.login_user() {
+        |env| match handle(raw).and_then(|h| h.client.login_user()) {
             Some(user) => Ok(env.new_string(user)?.into_raw()),
             None => Ok(std::ptr::null_mut()),
         },
@@ -292,33 +351,45 @@ pub extern "system" fn Java_io_imstatus_v2_Native_getLoginStatus(
     raw: jlong,
 ) -> jint {
     boundary(&mut env, "getLoginStatus", 0, |_| {
-        Ok(handle(raw)?.client.login_status() as jint)
+        let status = handle(raw).map_or(LoginStatus::Logout, |h| h.client.login_status());
+        Ok(status as jint)
     })
 }
 
-/// `static native void setSelfStatus(long handle, String customStatus, V2TIMCallback cb)`;
-/// a null custom status clears it.
+/// `static native long getServerTime(long handle)`: the server's time in Unix seconds; the
+/// local clock before the first login and without a client.
+#[no_mangle]
+pub extern "system" fn Java_io_imstatus_v2_Native_getServerTime(
+    mut env: JNIEnv,
+    _class: JClass,
+    raw: jlong,
+) -> jlong {
+    boundary(&mut env, "getServerTime", 0, |_| {
+        let ms = handle(raw).map_or_else(local_unix_ms, |h| h.client.server_time_ms());
+        Ok(i64::try_from(ms / 1000).unwrap_or(i64::MAX))
+    })
+}
+
+/// `static native void setSelfStatus(long handle, V2TIMUserStatus status, V2TIMCallback cb)`:
+/// the status's custom status, null clearing it; a null status is refused.
 #[no_mangle]
 pub extern "system" fn Java_io_imstatus_v2_Native_setSelfStatus(
     mut env: JNIEnv,
     _class: JClass,
     raw: jlong,
-    custom_status: JString,
+    status: JObject,
     callback: JObject,
 ) {
     boundary(&mut env, "setSelfStatus", (), |env| {
-        let handle = handle(raw)?;
-        let custom = optional_string(env, &custom_status)?;
-        let callback = callback_ref(env, &callback)?;
-        handle.client.set_self_status(
-            custom.as_deref(),
-            done_unit(Arc::clone(&handle.session), callback),
-        );
-        Ok(())
+        let args = |env: &mut JNIEnv| args::custom_status(env, &status);
+        start(env, raw, &callback, args, |handle, custom, callback| {
+            let done = done_unit(Arc::clone(&handle.session), callback);
+            handle.client.set_self_status(custom.as_deref(), done);
+        })
     });
 }
 
-/// `static native void getUserStatus(long handle, String[] ids, V2TIMValueCallback cb)`.
+/// `static native void getUserStatus(long handle, Object[] ids, V2TIMValueCallback cb)`.
 #[no_mangle]
 pub extern "system" fn Java_io_imstatus_v2_Native_getUserStatus(
     mut env: JNIEnv,
@@ -328,17 +399,15 @@ pub extern "system" fn Java_io_imstatus_v2_Native_getUserStatus(
     callback: JObject,
 ) {
     boundary(&mut env, "getUserStatus", (), |env| {
-        let handle = handle(raw)?;
-        let ids = strings(env, &user_ids, "userIDList")?;
-        let callback = callback_ref(env, &callback)?;
-        handle
-            .client
-            .get_user_status(ids, done_statuses(Arc::clone(&handle.session), callback));
-        Ok(())
+        let args = |env: &mut JNIEnv| args::ids(env, &user_ids);
+        start(env, raw, &callback, args, |handle, ids, callback| {
+            let done = done_statuses(Arc::clone(&handle.session), callback);
+            handle.client.get_user_status(ids, done);
+        })
     });
 }
 
-/// `static native void subscribeUserStatus(long handle, String[] ids, V2TIMCallback cb)`.
+/// `static native void subscribeUserStatus(long handle, Object[] ids, V2TIMCallback cb)`.
 #[no_mangle]
 pub extern "system" fn Java_io_imstatus_v2_Native_subscribeUserStatus(
     mut env: JNIEnv,
@@ -348,17 +417,15 @@ pub extern "system" fn Java_io_imstatus_v2_Native_subscribeUserStatus(
     callback: JObject,
 ) {
     boundary(&mut env, "subscribeUserStatus", (), |env| {
-        let handle = handle(raw)?;
-        let ids = strings(env, &user_ids, "userIDList")?;
-        let callback = callback_ref(env, &callback)?;
-        handle
-            .client
-            .subscribe_user_status(ids, done_unit(Arc::clone(&handle.session), callback));
-        Ok(())
+        let args = |env: &mut JNIEnv| args::ids(env, &user_ids);
+        start(env, raw, &callback, args, |handle, ids, callback| {
+            let done = done_unit(Arc::clone(&handle.session), callback);
+            handle.client.subscribe_user_status(ids, done);
+        })
     });
 }
 
-/// `static native void unsubscribeUserStatus(long handle, String[] ids, V2TIMCallback cb)`;
+/// `static native void unsubscribeUserStatus(long handle, Object[] ids, V2TIMCallback cb)`;
 /// a null array unsubscribes from everyone.
 #[no_mangle]
 pub extern "system" fn Java_io_imstatus_v2_Native_unsubscribeUserStatus(
@@ -369,33 +436,33 @@ pub extern "system" fn Java_io_imstatus_v2_Native_unsubscribeUserStatus(
     callback: JObject,
 ) {
     boundary(&mut env, "unsubscribeUserStatus", (), |env| {
-        let handle = handle(raw)?;
-        let ids = if user_ids.is_null() {
-            None
-        } else {
-            Some(strings(env, &user_ids, "userIDList")?)
+        let args = |env: &mut JNIEnv| match user_ids.is_null() {
+            true => Ok(None),
+            false => args::ids(env, &user_ids).map(Some),
         };
-        let callback = callback_ref(env, &callback)?;
-        handle
-            .client
-            .unsubscribe_user_status(ids, done_unit(Arc::clone(&handle.session), callback));
-        Ok(())
+        start(env, raw, &callback, args, |handle, ids, callback| {
+            let done = done_unit(Arc::clone(&handle.session), callback);
+            handle.client.unsubscribe_user_status(ids, done);
+        })
     });
 }
 
-/// `static native long debugLiveGlobalRefs()`: global references the natives hold now.
+/// `static native void fail(long handle, Object callback, int code, String desc)`: reports an
+/// error the Java layer met while translating a call's arguments (a list it could not read)
+/// through `callback`, as a refused call: in call order through the client, or without one on
+/// the library's error thread.
 #[no_mangle]
-pub extern "system" fn Java_io_imstatus_v2_Native_debugLiveGlobalRefs(
+pub extern "system" fn Java_io_imstatus_v2_Native_fail(
     mut env: JNIEnv,
     _class: JClass,
-) -> jlong {
-    boundary(&mut env, "debugLiveGlobalRefs", 0, |_| Ok(refs::live()))
-}
-
-/// `static native void debugPanic()`: panics, to show the boundary turning it into an exception.
-#[no_mangle]
-pub extern "system" fn Java_io_imstatus_v2_Native_debugPanic(mut env: JNIEnv, _class: JClass) {
-    boundary(&mut env, "debugPanic", (), |_| -> Result<()> {
-        panic!("debugPanic was called")
+    raw: jlong,
+    callback: JObject,
+    code: jint,
+    desc: JString,
+) {
+    boundary(&mut env, "fail", (), |env| {
+        let desc = args::optional_string(env, &desc)?.unwrap_or_default();
+        let callback = callback_ref(env, &callback)?;
+        refuse(handle(raw), callback, ClientError::new(code, desc))
     });
 }

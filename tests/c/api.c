@@ -2,6 +2,7 @@
  * callback thread, exactly once, free_user_data last. */
 #include "common.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 int main(void) {
@@ -24,6 +25,13 @@ int main(void) {
   CHECK_EQ(ims_client_get_login_user(alice, user, sizeof user, &len), IMS_OK);
   CHECK_EQ(len, 0);
   CHECK(strcmp(user, "") == 0);
+
+  /* Server time before the first login: the local clock. */
+  uint64_t server_time = 0;
+  CHECK_EQ(ims_client_get_server_time(alice, &server_time), IMS_OK);
+  CHECK(llabs((long long)server_time - (long long)time(NULL)) <= 2);
+  CHECK_EQ(ims_client_get_server_time(alice, NULL), IMS_ERR_INVALID_PARAMETERS);
+  CHECK_EQ(ims_client_get_server_time(NULL, &server_time), IMS_ERR_SDK_NOT_INITIALIZED);
 
   events ev;
   events_init(&ev);
@@ -48,6 +56,9 @@ int main(void) {
   CHECK_EQ(ims_client_get_login_status(alice), IMS_LOGIN_STATUS_LOGINED);
   CHECK_EQ(ims_client_get_login_user(alice, user, sizeof user, &len), IMS_OK);
   CHECK_EQ(len, 5);
+  /* Server time after the login: the real server's clock (on this machine, the local one). */
+  CHECK_EQ(ims_client_get_server_time(alice, &server_time), IMS_OK);
+  CHECK(llabs((long long)server_time - (long long)time(NULL)) <= 2);
   CHECK(strcmp(user, "alice") == 0);
   /* Too small a buffer: nothing written, the needed length reported. */
   char small[5] = {'x', 'x', 'x', 'x', 'x'};

@@ -172,7 +172,11 @@ void call_init(call *c, const char *name) {
   c->caller = pthread_self();
 }
 
+/* Under g_lock. */
+static int g_seq;
+
 static void note_thread(call *c) {
+  c->seq = ++g_seq;
   thread_name(c->thread, sizeof c->thread);
   c->on_caller_thread = pthread_equal(pthread_self(), c->caller) ? 1 : 0;
   if (c->on_caller_thread && c->in_call) c->inline_calls++;

@@ -110,6 +110,7 @@ typedef struct call {
   int outcome_before_free; /* 1 when on_success/on_error ran before free_user_data */
   int inline_calls;        /* callbacks that ran while in_call was set on the caller thread */
   int on_caller_thread;
+  int seq; /* when its on_success/on_error ran, counted across all calls (call order checks) */
   char thread[32];
   int32_t code;
   char desc[512];

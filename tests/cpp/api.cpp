@@ -3,8 +3,10 @@
 // GetLoginStatus, SetSelfStatus, GetUserStatus (self and others, with onlineDevices),
 // SubscribeUserStatus, UnsubscribeUserStatus (some, then all with an empty list), Logout,
 // switching users, AddSDKListener/RemoveSDKListener, UnInitSDK and InitSDK again, the log
-// listener, and the callback thread.
+// listener, the callback thread, GetServerTime and V2TIMSDKConfig::platform.
 #include <atomic>
+#include <cstdlib>
+#include <ctime>
 #include <string>
 
 #include "V2TIMManager.h"
@@ -37,6 +39,9 @@ int main() {
   manager->AddSDKListener(&events);
   manager->AddSDKListener(&events);  // twice: still one registration
 
+  // GetServerTime before InitSDK: the local clock.
+  CHECK(std::llabs(manager->GetServerTime() - static_cast<int64_t>(std::time(nullptr))) <= 2);
+
   CHECK(manager->InitSDK(test::AppId(), test::ConfigFor(server)));
   CHECK(manager->InitSDK(test::AppId(), test::ConfigFor("ignored:1")));  // already initialised
   CHECK(manager == test::ManagerSeenByHarness());
@@ -52,6 +57,8 @@ int main() {
   test::ExpectCallbackThread(login);
   CHECK_EQ(manager->GetLoginStatus(), V2TIM_STATUS_LOGINED);
   CHECK(manager->GetLoginUser() == "alice");
+  // GetServerTime after the login: the real server's clock, which here is the local one.
+  CHECK(std::llabs(manager->GetServerTime() - static_cast<int64_t>(std::time(nullptr))) <= 2);
   CHECK_WAIT(events.connect_success == 1, 5);
   {
     std::lock_guard<std::mutex> lock(test::Lock());
@@ -186,6 +193,23 @@ int main() {
   manager->UnInitSDK();
   CHECK_EQ(manager->GetLoginStatus(), V2TIM_STATUS_LOGOUT);
   CHECK(manager->GetLoginUser().Empty());
+
+  // The platform (an imstatus addition to V2TIMSDKConfig): what the server shows in
+  // onlineDevices. An unknown value makes InitSDK fail.
+  V2TIMSDKConfig ipad = test::ConfigFor(server);
+  ipad.platform = 99;
+  CHECK(!manager->InitSDK(test::AppId(), ipad));
+  ipad.platform = IMS_PLATFORM_IPAD;
+  CHECK(manager->InitSDK(test::AppId(), ipad));
+  test::LoginOk("frank", test::SigOf("frank"));
+  V2TIMUserStatusVector frank = test::GetStatusOk({"frank"});
+  CHECK_EQ(frank.Size(), 1u);
+  if (frank.Size() == 1) {
+    CHECK_EQ(frank[0].onlineDevices.Size(), 1u);
+    if (frank[0].onlineDevices.Size() == 1) CHECK(frank[0].onlineDevices[0] == "iPad");
+  }
+  test::LogoutOk();
+  manager->UnInitSDK();
 
   test::RecListener again;
   manager->AddSDKListener(&again);

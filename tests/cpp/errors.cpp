@@ -1,7 +1,8 @@
 // Errors through the wrapper, each reported exactly once through OnError (never inside the
-// call), with the V2TIM code: not initialised (6013, decided by the wrapper, on its
-// "imstatus-local" thread); not logged in (6014); bad UserSigs (70003, 70013); bad IDs (7003);
-// strings the C ABI refuses synchronously (invalid UTF-8) or cannot carry (NUL bytes) (6017);
+// call), with the V2TIM code: not initialised (6013, decided by the wrapper, on the library's
+// "imstatus-errors" thread); not logged in (6014); bad UserSigs (70003, 70013); bad IDs (7003);
+// strings the library refuses (invalid UTF-8: on the callback thread, in call order) or a C
+// string cannot carry (NUL bytes: on the "imstatus-errors" thread) (6017);
 // empty and oversized lists and a too-long custom status (6017); the Basic edition (7013); the
 // status switch off (72001); the rate limit (7008); an unreachable server (9508).
 #include <string>
@@ -53,26 +54,34 @@ V2TIMStringVector Many(size_t n) {
   return ids;
 }
 
-void ExpectLocalError(const OutcomePtr& o, int code, const char* file = __builtin_FILE(),
-                      int line = __builtin_LINE()) {
+// An error of a call that never reached the SDK's client: on the library's error thread.
+void ExpectErrorThreadError(const OutcomePtr& o, int code, const char* file = __builtin_FILE(),
+                            int line = __builtin_LINE()) {
   test::ExpectError(o, code, 15, file, line);
   std::lock_guard<std::mutex> lock(test::Lock());
-  if (o->thread != "imstatus-local") {
+  if (o->thread != "imstatus-errors") {
     test::Fail(file, line, "call '" + o->name + "' ran on thread '" + o->thread + "'");
   }
 }
 
+// An error the SDK's client decided: on its callback thread.
+void ExpectClientError(const OutcomePtr& o, int code, const char* file = __builtin_FILE(),
+                       int line = __builtin_LINE()) {
+  test::ExpectError(o, code, 15, file, line);
+  test::ExpectCallbackThread(o, file, line);
+}
+
 void NotInitialised() {
-  ExpectLocalError(Login("alice", test::SigOf("alice")), ERR_SDK_NOT_INITIALIZED);
-  ExpectLocalError(Logout(), ERR_SDK_NOT_INITIALIZED);
-  ExpectLocalError(Set("x"), ERR_SDK_NOT_INITIALIZED);
-  ExpectLocalError(Get(test::Ids({"alice"})), ERR_SDK_NOT_INITIALIZED);
-  ExpectLocalError(Subscribe(test::Ids({"bob"})), ERR_SDK_NOT_INITIALIZED);
-  ExpectLocalError(Unsubscribe(test::Ids({})), ERR_SDK_NOT_INITIALIZED);
+  ExpectErrorThreadError(Login("alice", test::SigOf("alice")), ERR_SDK_NOT_INITIALIZED);
+  ExpectErrorThreadError(Logout(), ERR_SDK_NOT_INITIALIZED);
+  ExpectErrorThreadError(Set("x"), ERR_SDK_NOT_INITIALIZED);
+  ExpectErrorThreadError(Get(test::Ids({"alice"})), ERR_SDK_NOT_INITIALIZED);
+  ExpectErrorThreadError(Subscribe(test::Ids({"bob"})), ERR_SDK_NOT_INITIALIZED);
+  ExpectErrorThreadError(Unsubscribe(test::Ids({})), ERR_SDK_NOT_INITIALIZED);
   // Many at once, and nullptr callbacks: nothing to report, nothing breaks.
   std::vector<OutcomePtr> burst;
   for (int i = 0; i < 50; ++i) burst.push_back(Set("burst"));
-  for (const OutcomePtr& o : burst) ExpectLocalError(o, ERR_SDK_NOT_INITIALIZED);
+  for (const OutcomePtr& o : burst) ExpectErrorThreadError(o, ERR_SDK_NOT_INITIALIZED);
   V2TIMUserStatus status;
   M()->Login("alice", "sig", nullptr);
   M()->Logout(nullptr);
@@ -94,28 +103,29 @@ void BadLogins() {
   test::ExpectError(Login("alice", "not-a-usersig"), ERR_SVR_ACCOUNT_USERSIG_CHECK_FAILED);
   test::ExpectError(Login("alice", test::SigOf("bob")), ERR_SVR_ACCOUNT_USERSIG_MISMATCH_ID);
   test::ExpectError(Login("tab\there", test::SigOf("alice")), ERR_SDK_COMM_INVALID_IDENTIFIER);
-  // Not UTF-8: the C ABI refuses the call synchronously; the wrapper reports it later.
-  test::ExpectError(Login("\xff\xfe", test::SigOf("alice")), ERR_INVALID_PARAMETERS);
-  // A NUL byte cannot cross the C ABI.
-  test::ExpectError(Login(std::string("ali\0ce", 6), test::SigOf("alice")),
-                    ERR_INVALID_PARAMETERS);
+  // Not UTF-8: the library refuses it, through the callback (async refusals).
+  ExpectClientError(Login("\xff\xfe", test::SigOf("alice")), ERR_INVALID_PARAMETERS);
+  // A NUL byte cannot cross the C ABI: the wrapper reports it through the library.
+  ExpectErrorThreadError(Login(std::string("ali\0ce", 6), test::SigOf("alice")),
+                         ERR_INVALID_PARAMETERS);
   CHECK_EQ(M()->GetLoginStatus(), V2TIM_STATUS_LOGOUT);
 }
 
 void BadArguments() {
   // Strings.
-  test::ExpectError(Set("\xc3\x28"), ERR_INVALID_PARAMETERS);
-  test::ExpectError(Set(std::string("a\0b", 3)), ERR_INVALID_PARAMETERS);
+  ExpectClientError(Set("\xc3\x28"), ERR_INVALID_PARAMETERS);
+  ExpectErrorThreadError(Set(std::string("a\0b", 3)), ERR_INVALID_PARAMETERS);
   test::ExpectError(Set(std::string(101, 'x')), ERR_INVALID_PARAMETERS);
   test::ExpectSuccess(Set(std::string(100, 'x')));
   V2TIMStringVector with_nul;
   with_nul.PushBack(V2TIMString("b\0b", 3));
-  test::ExpectError(Get(with_nul), ERR_INVALID_PARAMETERS);
-  test::ExpectError(Subscribe(with_nul), ERR_INVALID_PARAMETERS);
-  test::ExpectError(Unsubscribe(with_nul), ERR_INVALID_PARAMETERS);
+  ExpectErrorThreadError(Get(with_nul), ERR_INVALID_PARAMETERS);
+  ExpectErrorThreadError(Subscribe(with_nul), ERR_INVALID_PARAMETERS);
+  ExpectErrorThreadError(Unsubscribe(with_nul), ERR_INVALID_PARAMETERS);
   V2TIMStringVector not_utf8;
   not_utf8.PushBack("\xff");
-  test::ExpectError(Get(not_utf8), ERR_INVALID_PARAMETERS);
+  ExpectClientError(Get(not_utf8), ERR_INVALID_PARAMETERS);
+
 
   // Lists.
   test::ExpectError(Get(V2TIMStringVector()), ERR_INVALID_PARAMETERS);
@@ -219,6 +229,6 @@ int main() {
   Unreachable();
 
   // After UnInitSDK: back to 6013.
-  ExpectLocalError(Set("x"), ERR_SDK_NOT_INITIALIZED);
+  ExpectErrorThreadError(Set("x"), ERR_SDK_NOT_INITIALIZED);
   return test::Finish("errors");
 }

@@ -1,4 +1,4 @@
-// The seed's Windows (C++) samples (../shared/spec/seed-user-status.md), each in a namespace of
+// The seed's Windows (C++) samples (its "User Status" guide), each in a namespace of
 // its own, copied as the seed prints them. Changed: the one pseudo-code line of the
 // setSelfStatus sample (`status.customStatus = Clear status ? {} : "listening music";`), which
 // reads `clearStatus` from the function the statements are wrapped in. The samples are

@@ -232,6 +232,7 @@ static void Constants() {
   CHECK(config.serverAddress.Empty());
   CHECK(config.logListener == nullptr);
   CHECK_EQ(config.logLevel, V2TIM_LOG_INFO);
+  CHECK_EQ(config.platform, IMS_PLATFORM_DEFAULT);
   V2TIMSDKConfig copy = config;
   copy.serverAddress = "example:1";
   CHECK(config.serverAddress.Empty());

@@ -1,7 +1,11 @@
 /* Every method of the Objective-C V2TIM API against a real server, the types and values of the
  * header, where the blocks run (the SDK's callback thread here; never inside the call), and that
- * the wrapper releases what it holds: every call's blocks, every client, every log listener. */
+ * the wrapper releases what it holds: every call's blocks, every client, every log listener.
+ * Also getLoginStatus LOGINING as soon as login returned, getServerTime, and the platform. */
 #import "testkit.h"
+
+#include <stdlib.h>
+#include <time.h>
 
 static V2TIMManager *manager(void) {
     return V2TIMManager.sharedInstance;
@@ -57,7 +61,14 @@ static void test_types_and_values(void) {
     status.customStatus = nil;
     CHECK(status.customStatus == nil);
 
+    CHECK_EQ(IMSPlatformDefault, IMS_PLATFORM_DEFAULT);
+    CHECK_EQ(IMSPlatformIPhone, IMS_PLATFORM_IPHONE);
+    CHECK_EQ(IMSPlatformIPad, IMS_PLATFORM_IPAD);
+    CHECK_EQ(IMSPlatformWeb, IMS_PLATFORM_WEB);
+
     V2TIMSDKConfig *config = [[[V2TIMSDKConfig alloc] init] autorelease];
+    /* No UIDevice here (tests/objc/platform.m has one): the library's own platform. */
+    CHECK_EQ(config.platform, IMSPlatformDefault);
     CHECK_EQ(config.logLevel, V2TIM_LOG_NONE);
     CHECK(config.logListener == nil);
     CHECK(config.serverAddress == nil);
@@ -81,9 +92,33 @@ static void test_before_init(void) {
     TKCall *login = [TKCall named:@"login before init"];
     TK_CALL(login, [manager() login:@"alice" userSig:tk_sig(@"alice") succ:TK_SUCC(login) fail:TK_FAIL(login)]);
     EXPECT_ERROR(login, ERR_SDK_NOT_INITIALIZED);
-    CHECK_LOCAL_THREAD(login);
+    CHECK_ERROR_THREAD(login);
     /* unInitSDK without initSDK does nothing. */
     [manager() unInitSDK];
+}
+
+/* A server that never answers the login keeps it in flight. */
+static void test_logining_and_server_time(void) {
+    tk_section("LOGINING as soon as login returned; getServerTime");
+    /* Not initialised: the local clock. */
+    CHECK(llabs([manager() getServerTime] - (int64_t)time(NULL)) <= 2);
+    V2TIMSDKConfig *config = [[[V2TIMSDKConfig alloc] init] autorelease];
+    config.serverAddress = tk_env("IMS_TEST_STALL_SERVER");
+    CHECK([manager() initSDK:tk_app() config:config]);
+    CHECK_EQ([manager() getLoginStatus], V2TIM_STATUS_LOGOUT);
+    TKCall *login = [TKCall named:@"login never answered"];
+    TK_CALL(login, [manager() login:@"silent-user" userSig:@"any" succ:TK_SUCC(login) fail:TK_FAIL(login)]);
+    CHECK_EQ([manager() getLoginStatus], V2TIM_STATUS_LOGINING);
+    /* Before any login: the local clock. */
+    CHECK(llabs([manager() getServerTime] - (int64_t)time(NULL)) <= 2);
+    [manager() unInitSDK];
+    /* unInitSDK ended the login before it returned. */
+    [tk_cond lock];
+    CHECK_EQ(login->failures, 1);
+    CHECK_EQ(login->code, ERR_SDK_NOT_INITIALIZED);
+    [tk_cond unlock];
+    EXPECT_ERROR(login, ERR_SDK_NOT_INITIALIZED);
+    CHECK_EQ([manager() getLoginStatus], V2TIM_STATUS_LOGOUT);
 }
 
 static void test_login(void) {
@@ -103,6 +138,8 @@ static void test_login(void) {
     CHECK_EQ([manager() getLoginStatus], V2TIM_STATUS_LOGINED);
     CHECK_STR([manager() getLoginUser], @"alice");
     CHECK_STR(V2TIMManager.sharedInstance.getLoginUser, @"alice");
+    /* The real server's clock, which here is the local one. */
+    CHECK(llabs([manager() getServerTime] - (int64_t)time(NULL)) <= 2);
 
     /* Again as the same user: succeeds at once. */
     tk_login(@"alice", tk_sig(@"alice"));
@@ -193,7 +230,7 @@ static void test_logout_and_uninit(void) {
     TKCall *after = [TKCall named:@"getUserStatus after unInitSDK"];
     TK_CALL(after, [manager() getUserStatus:@[ @"alice" ] succ:TK_LIST(after) fail:TK_FAIL(after)]);
     EXPECT_ERROR(after, ERR_SDK_NOT_INITIALIZED);
-    CHECK_LOCAL_THREAD(after);
+    CHECK_ERROR_THREAD(after);
     [manager() unInitSDK]; /* again: nothing */
 
     /* A new client: bob logs in, then unInitSDK closes the connection without logging out, so
@@ -302,6 +339,9 @@ int main(void) {
     }
     @autoreleasepool {
         test_before_init();
+    }
+    @autoreleasepool {
+        test_logining_and_server_time();
     }
     @autoreleasepool {
         test_login();

@@ -2,8 +2,8 @@
  * and malformed arguments (6017), the server's limits (501 IDs, 101 subscriptions, a custom
  * status over 100 bytes: 6017), the Basic edition (7013), the status switch off (72001), bad
  * UserSigs (70003, 70013) and an unreachable server (9508). Each fail block runs once, never inside
- * the call, with the code and a description; errors the SDK decides arrive on its callback thread,
- * those refused before reaching it on the wrapper's helper thread. */
+ * the call, with the code and a description; errors the SDK decides (nil userID included) arrive
+ * on its callback thread, those of calls that cannot reach it on the library's error thread. */
 #import "testkit.h"
 
 static V2TIMManager *manager(void) {
@@ -44,7 +44,7 @@ static void test_not_initialized(void) {
     TKCall *all[] = {login, logout, set, get, sub, unsub};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
         EXPECT_ERROR(all[i], ERR_SDK_NOT_INITIALIZED);
-        CHECK_LOCAL_THREAD(all[i]);
+        CHECK_ERROR_THREAD(all[i]);
         CHECK_EQ(all[i]->callerThreadRuns, 0);
     }
     CHECK_EQ([manager() getLoginStatus], V2TIM_STATUS_LOGOUT);
@@ -73,15 +73,16 @@ static void test_not_logged_in(void) {
 
 static void test_nil_and_malformed_arguments(void) {
     tk_section("nil and malformed arguments: 6017");
-    /* nil userID or userSig: refused by the C API at once. */
+    /* nil userID or userSig: refused by the SDK, through the blocks, on its callback thread. */
     TKCall *noUser = [TKCall named:@"login nil userID"];
     TK_CALL(noUser, [manager() login:hidden(nil) userSig:tk_sig(@"alice") succ:TK_SUCC(noUser) fail:TK_FAIL(noUser)]);
     EXPECT_ERROR(noUser, ERR_INVALID_PARAMETERS);
-    CHECK_LOCAL_THREAD(noUser);
+    CHECK_CALLBACK_THREAD(noUser);
+    CHECK([noUser->desc rangeOfString:@"user_id is NULL"].location != NSNotFound);
     TKCall *noSig = [TKCall named:@"login nil userSig"];
     TK_CALL(noSig, [manager() login:@"alice" userSig:hidden(nil) succ:TK_SUCC(noSig) fail:TK_FAIL(noSig)]);
     EXPECT_ERROR(noSig, ERR_INVALID_PARAMETERS);
-    CHECK_LOCAL_THREAD(noSig);
+    CHECK_CALLBACK_THREAD(noSig);
     CHECK_EQ([manager() getLoginStatus], V2TIM_STATUS_LOGOUT);
 
     tk_login(@"alice", tk_sig(@"alice"));
@@ -90,7 +91,7 @@ static void test_nil_and_malformed_arguments(void) {
     TKCall *noStatus = [TKCall named:@"setSelfStatus nil"];
     TK_CALL(noStatus, [manager() setSelfStatus:hidden(nil) succ:TK_SUCC(noStatus) fail:TK_FAIL(noStatus)]);
     EXPECT_ERROR(noStatus, ERR_INVALID_PARAMETERS);
-    CHECK_LOCAL_THREAD(noStatus);
+    CHECK_ERROR_THREAD(noStatus);
 
     /* nil or empty lists go to the server, which refuses them. */
     TKCall *getNil = [TKCall named:@"getUserStatus nil"];
@@ -109,7 +110,7 @@ static void test_nil_and_malformed_arguments(void) {
     TKCall *number = [TKCall named:@"getUserStatus with a number"];
     TK_CALL(number, [manager() getUserStatus:@[ @"bob", @42 ] succ:TK_LIST(number) fail:TK_FAIL(number)]);
     EXPECT_ERROR(number, ERR_INVALID_PARAMETERS);
-    CHECK_LOCAL_THREAD(number);
+    CHECK_ERROR_THREAD(number);
     CHECK([number->desc rangeOfString:@"userIDList[1]"].location != NSNotFound);
     TKCall *null = [TKCall named:@"subscribeUserStatus with NSNull"];
     TK_CALL(null, [manager() subscribeUserStatus:@[ [NSNull null] ] succ:TK_SUCC(null) fail:TK_FAIL(null)]);
@@ -117,7 +118,7 @@ static void test_nil_and_malformed_arguments(void) {
     TKCall *notList = [TKCall named:@"unsubscribeUserStatus with a string"];
     TK_CALL(notList, [manager() unsubscribeUserStatus:hidden(@"bob") succ:TK_SUCC(notList) fail:TK_FAIL(notList)]);
     EXPECT_ERROR(notList, ERR_INVALID_PARAMETERS);
-    CHECK_LOCAL_THREAD(notList);
+    CHECK_ERROR_THREAD(notList);
 
     /* IDs the server refuses. */
     TKCall *badId = [TKCall named:@"getUserStatus with an empty ID"];

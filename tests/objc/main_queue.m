@@ -75,8 +75,8 @@ static V2TIMManager *manager(void) {
 
 #define CHECK_MAIN(c) CHECK((c)->onMain)
 
-static void test_local_errors_on_main(void) {
-    tk_section("errors the wrapper reports itself run on the main queue");
+static void test_refusals_on_main(void) {
+    tk_section("errors of calls that never reach the SDK, and refusals, run on the main queue");
     TKCall *login = [TKCall named:@"login before initSDK"];
     TK_CALL(login, [manager() login:@"alice" userSig:tk_sig(@"alice") succ:TK_SUCC(login) fail:TK_FAIL(login)]);
     EXPECT_ERROR(login, ERR_SDK_NOT_INITIALIZED);
@@ -91,6 +91,11 @@ static void test_local_errors_on_main(void) {
     TK_CALL(number, [manager() getUserStatus:@[ @1 ] succ:TK_LIST(number) fail:TK_FAIL(number)]);
     EXPECT_ERROR(number, ERR_INVALID_PARAMETERS);
     CHECK_MAIN(number);
+    /* Refused by the SDK itself (async refusals): through the dispatcher hook. */
+    TKCall *noUser = [TKCall named:@"login nil userID"];
+    TK_CALL(noUser, [manager() login:nothing userSig:@"sig" succ:TK_SUCC(noUser) fail:TK_FAIL(noUser)]);
+    EXPECT_ERROR(noUser, ERR_INVALID_PARAMETERS);
+    CHECK_MAIN(noUser);
 }
 
 static void test_sdk_callbacks_on_main(void) {
@@ -188,7 +193,7 @@ static void test_sdk_callbacks_on_main(void) {
 + (void)run:(id)unused {
     (void)unused;
     @autoreleasepool {
-        test_local_errors_on_main();
+        test_refusals_on_main();
     }
     @autoreleasepool {
         test_sdk_callbacks_on_main();

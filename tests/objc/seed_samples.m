@@ -1,7 +1,8 @@
-/* The seed's iOS and macOS samples ("User Status" guide, ../shared/spec/seed-user-status.md),
- * verbatim, whitespace included (tests/objc_api.rs compares them with the seed): each statement
- * sample is the body of a function, and the listener sample is split between a method that adds
- * the listener and the callback method of a class. Nothing else in this file is the seed's.
+/* The seed's iOS and macOS samples ("User Status" guide), verbatim, whitespace included
+ * (tests/objc_api.rs compares them with the seed's Objective-C code blocks, copied in
+ * tests/objc/seed/seed-objc-samples.md): each statement sample is the body of a function, and the
+ * listener sample is split between a method that adds the listener and the callback method of a
+ * class. Nothing else in this file is the seed's.
  *
  * The samples' blocks are empty, as in the seed, so the scaffolding below checks what they do from
  * outside: each sample's call completes exactly once (the wrapper's call objects are made and

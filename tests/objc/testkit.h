@@ -100,12 +100,13 @@ NSString *tk_thread_name(void);
 /* Whether the current thread is the SDK's callback thread ("imstatus-callback", of which Linux
    reports 15 bytes). */
 BOOL tk_on_callback_thread(void);
-BOOL tk_on_local_thread(void); /* the wrapper's "imstatus-local" */
+BOOL tk_on_error_thread(void); /* the library's "imstatus-errors" */
 BOOL tk_on_main_thread(void);
 BOOL tk_is_callback_thread_name(NSString *name);
-/* Where a call's outcome ran: the SDK's callback thread, or the wrapper's helper thread. */
+/* Where a call's outcome ran: the SDK's callback thread, or, for a call that never reached the
+   SDK's client, the library's error thread. */
 #define CHECK_CALLBACK_THREAD(c) CHECK(tk_is_callback_thread_name((c)->thread))
-#define CHECK_LOCAL_THREAD(c) CHECK([(c)->thread isEqualToString:@"imstatus-local"])
+#define CHECK_ERROR_THREAD(c) CHECK([(c)->thread isEqualToString:@"imstatus-errors"])
 
 /* One asynchronous call: what its blocks saw. Create with +named:, wrap the V2TIM call in
    TK_CALL so that a block running inside the call is noticed, and pass TK_SUCC, TK_FAIL or

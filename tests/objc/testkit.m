@@ -148,8 +148,8 @@ BOOL tk_on_callback_thread(void) {
     return tk_is_callback_thread_name(tk_thread_name());
 }
 
-BOOL tk_on_local_thread(void) {
-    return [tk_thread_name() isEqualToString:@"imstatus-local"];
+BOOL tk_on_error_thread(void) {
+    return [tk_thread_name() isEqualToString:@"imstatus-errors"];
 }
 
 BOOL tk_on_main_thread(void) {

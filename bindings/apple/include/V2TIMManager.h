@@ -10,9 +10,10 @@
  * never inside the call itself. On Apple platforms the blocks (errors included) and the listener
  * methods run on the main queue, in the order the SDK decided them, so they may touch the UI.
  * Where there is no main queue (GNUstep on Linux, used by the tests) they run on the SDK's
- * callback thread ("imstatus-callback"), one at a time; there, errors the wrapper reports without
- * reaching the SDK (a nil status, a list that holds something other than strings) and calls the
- * SDK refuses at once (not initialised, nil arguments) run on a helper thread, "imstatus-local".
+ * callback thread ("imstatus-callback"), one at a time, in order, errors included (a nil userID
+ * is refused there like any other error); there, the errors of calls that cannot reach the SDK
+ * (not initialised, a nil status, a list that holds something other than strings) run on the
+ * library's "imstatus-errors" thread.
  * Either block may be nil. Blocks are copied, and released once they have run (or when the SDK
  * no longer needs them). An exception thrown out of a block or listener method is caught and
  * logged.
@@ -50,6 +51,21 @@ typedef NS_ENUM(NSInteger, V2TIMLoginStatus) {
     V2TIM_STATUS_LOGINING = 2,
     /** Not logged in (never, logged out, kicked, UserSig expired). */
     V2TIM_STATUS_LOGOUT = 3,
+};
+
+/** imstatus: the platform a device declares at login (V2TIMSDKConfig.platform), with the values
+    of IMS_PLATFORM_* in imstatus.h. The server applies its multi-device rules per platform, and
+    others see it in onlineDevices. */
+typedef NS_ENUM(NSInteger, IMSPlatform) {
+    /** The platform the library was built for: iPhone on iOS, Mac on macOS. */
+    IMSPlatformDefault = 0,
+    IMSPlatformAndroid = 1,
+    IMSPlatformIPhone = 2,
+    IMSPlatformIPad = 3,
+    IMSPlatformWindows = 4,
+    IMSPlatformMac = 5,
+    IMSPlatformLinux = 6,
+    IMSPlatformWeb = 7,
 };
 
 /** Log levels (V2TIMSDKConfig.logLevel). */
@@ -106,6 +122,7 @@ typedef void (^V2TIMLogListener)(V2TIMLogLevel logLevel, NSString *logContent);
     V2TIMLogLevel _logLevel;
     V2TIMLogListener _logListener;
     NSString *_serverAddress;
+    IMSPlatform _platform;
 }
 /** Lines at this level or above go to logListener (default V2TIM_LOG_NONE). */
 @property (nonatomic, assign) V2TIMLogLevel logLevel;
@@ -116,6 +133,11 @@ typedef void (^V2TIMLogListener)(V2TIMLogLevel logLevel, NSString *logContent);
 @property (nonatomic, copy, nullable) V2TIMLogListener logListener;
 /** imstatus: the server, "host:port". nil or @"" means $IMSTATUS_SERVER, else 127.0.0.1:7800. */
 @property (nonatomic, copy, nullable) NSString *serverAddress;
+/** imstatus: the platform this device declares at login. The default asks UIKit at run time: an
+    iPad is IMSPlatformIPad, an iPhone or iPod touch IMSPlatformIPhone; where there is no UIDevice
+    (macOS) IMSPlatformDefault, the platform the library was built for. A value that is not an
+    IMSPlatform makes initSDK:config: return NO. */
+@property (nonatomic, assign) IMSPlatform platform;
 @end
 
 /** The SDK's events. Every method is optional. They run where the blocks run (see above). */
@@ -157,8 +179,8 @@ typedef void (^V2TIMLogListener)(V2TIMLogLevel logLevel, NSString *logContent);
 
 /**
  * Uninitialises the SDK: closes the connection without logging out (the server sees the device go
- * OFFLINE); calls still in flight fail with ERR_SDK_NOT_INITIALIZED. Listeners stay added. Does
- * nothing when not initialised.
+ * OFFLINE); calls still in flight fail with ERR_SDK_NOT_INITIALIZED, also one another thread is
+ * making at that moment. Listeners stay added. Does nothing when not initialised.
  */
 - (void)unInitSDK;
 
@@ -194,8 +216,16 @@ typedef void (^V2TIMLogListener)(V2TIMLogLevel logLevel, NSString *logContent);
 /** The logged-in user (also while reconnecting), or nil when not logged in. */
 - (nullable NSString *)getLoginUser;
 
-/** V2TIM_STATUS_LOGINED, V2TIM_STATUS_LOGINING or V2TIM_STATUS_LOGOUT. */
+/** V2TIM_STATUS_LOGINED, V2TIM_STATUS_LOGINING (as soon as login:userSig:succ:fail: returned,
+    until its block) or V2TIM_STATUS_LOGOUT. */
 - (V2TIMLoginStatus)getLoginStatus;
+
+/**
+ * The server's current time, in Unix seconds, from the server's clock as the login and heartbeat
+ * replies carry it (allowing for the round trip); changing the device's clock does not move it.
+ * Before the first successful login since initSDK:config:, the local clock.
+ */
+- (int64_t)getServerTime;
 
 /**
  * Sets the own custom status from status.customStatus (nil or @"" clears it); the userID and

@@ -14,18 +14,18 @@
  *
  * Where the blocks run: on Apple platforms (or with IMS_V2TIM_MAIN_QUEUE defined, given a
  * libdispatch) the client is created with a dispatcher hook that sends every callback and event
- * to the main queue, in order; errors reported without reaching the SDK go there too. Elsewhere
- * callbacks run on the client's callback thread, and those errors on a helper thread.
+ * to the main queue, in order. Elsewhere callbacks run on the client's callback thread. The
+ * client is made with async refusals, so whatever the SDK refuses comes back through the blocks
+ * like any other error; the errors the wrapper decides itself (not initialised, a nil status,
+ * a list of something other than strings) are reported through ims_callback_fail: on the main
+ * queue too on Apple platforms, elsewhere on the library's "imstatus-errors" thread.
  */
-#if defined(__linux__) && !defined(_GNU_SOURCE)
-#define _GNU_SOURCE /* pthread_setname_np */
-#endif
-
 #import "V2TIMManager.h"
 
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "imstatus.h"
 
@@ -95,14 +95,7 @@ static NSString *ims_string(const char *utf8) {
     return s != nil ? s : @"";
 }
 
-/* Runs fn(ctx) later, on the main queue or the helper thread, never inside the caller. */
-typedef void (*ims_local_fn)(void *ctx);
-
 #if IMS_MAIN_QUEUE
-
-static void ims_post_local(ims_local_fn fn, void *ctx) {
-    dispatch_async_f(dispatch_get_main_queue(), ctx, fn);
-}
 
 /* The dispatcher hook of every client: the C API's tasks run on the main queue, in order. */
 static void ims_post_to_main_queue(void *ctx, ims_task_fn run, void *task) {
@@ -110,67 +103,29 @@ static void ims_post_to_main_queue(void *ctx, ims_task_fn run, void *task) {
     dispatch_async_f(dispatch_get_main_queue(), task, run);
 }
 
-#else
-
-/* A helper thread ("imstatus-local") that runs posted functions one at a time, in order. */
-typedef struct ims_local_task {
-    ims_local_fn fn;
-    void *ctx;
-    struct ims_local_task *next;
-} ims_local_task;
-
-static pthread_mutex_t ims_local_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t ims_local_cond = PTHREAD_COND_INITIALIZER;
-static ims_local_task *ims_local_head;
-static ims_local_task *ims_local_tail;
-static int ims_local_started;
-
-static void *ims_local_main(void *arg) {
-    (void)arg;
-#if defined(__linux__)
-    pthread_setname_np(pthread_self(), "imstatus-local");
 #endif
-    ims_enter_thread();
-    for (;;) {
-        pthread_mutex_lock(&ims_local_lock);
-        while (ims_local_head == NULL) pthread_cond_wait(&ims_local_cond, &ims_local_lock);
-        ims_local_task *task = ims_local_head;
-        ims_local_head = task->next;
-        if (ims_local_head == NULL) ims_local_tail = NULL;
-        pthread_mutex_unlock(&ims_local_lock);
-        task->fn(task->ctx);
-        free(task);
+
+/* How the C API delivers: the dispatcher hook on Apple platforms, and async refusals. Made once,
+   never freed; clients copy it, and ims_callback_fail only reads its hook. */
+static ims_config *ims_delivery;
+static pthread_once_t ims_delivery_once = PTHREAD_ONCE_INIT;
+
+static void ims_make_delivery(void) {
+    ims_result result = ims_config_new(0, &ims_delivery);
+    if (result == IMS_OK) result = ims_config_set_async_refusals(ims_delivery, true);
+#if IMS_MAIN_QUEUE
+    if (result == IMS_OK) result = ims_config_set_dispatcher(ims_delivery, ims_post_to_main_queue, NULL);
+#endif
+    if (result != IMS_OK) {
+        NSLog(@"imstatus: cannot set up callback delivery: %d %s", (int)result, ims_last_error_message());
+        abort();
     }
-    return NULL;
 }
 
-static void ims_post_local(ims_local_fn fn, void *ctx) {
-    ims_local_task *task = malloc(sizeof *task);
-    if (task == NULL) abort();
-    task->fn = fn;
-    task->ctx = ctx;
-    task->next = NULL;
-    pthread_mutex_lock(&ims_local_lock);
-    if (!ims_local_started) {
-        pthread_t thread;
-        pthread_attr_t attr;
-        pthread_attr_init(&attr);
-        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-        if (pthread_create(&thread, &attr, ims_local_main, NULL) != 0) abort();
-        pthread_attr_destroy(&attr);
-        ims_local_started = 1;
-    }
-    if (ims_local_tail != NULL) {
-        ims_local_tail->next = task;
-    } else {
-        ims_local_head = task;
-    }
-    ims_local_tail = task;
-    pthread_cond_signal(&ims_local_cond);
-    pthread_mutex_unlock(&ims_local_lock);
+static const ims_config *ims_delivery_config(void) {
+    pthread_once(&ims_delivery_once, ims_make_delivery);
+    return ims_delivery;
 }
-
-#endif
 
 /* Runs app code; an Objective-C exception must not unwind into the C library. */
 #define IMS_APP_CODE(what, body)                                                                   \
@@ -245,16 +200,51 @@ static NSArray<V2TIMUserStatus *> *ims_status_list(const ims_user_status *status
     return list;
 }
 
+/* ---- The platform ------------------------------------------------------------------------- */
+
+/* IMSPlatform is IMS_PLATFORM_* under Objective-C names. */
+_Static_assert(IMSPlatformDefault == IMS_PLATFORM_DEFAULT && IMSPlatformAndroid == IMS_PLATFORM_ANDROID &&
+                   IMSPlatformIPhone == IMS_PLATFORM_IPHONE && IMSPlatformIPad == IMS_PLATFORM_IPAD &&
+                   IMSPlatformWindows == IMS_PLATFORM_WINDOWS && IMSPlatformMac == IMS_PLATFORM_MAC &&
+                   IMSPlatformLinux == IMS_PLATFORM_LINUX && IMSPlatformWeb == IMS_PLATFORM_WEB,
+               "IMSPlatform must match IMS_PLATFORM_*");
+
+/* What this device is, asked of UIKit at run time: the library is built once for all of iOS, and
+   an iPad is not an iPhone. UIDevice is looked up by name, so the wrapper needs no UIKit to link
+   and the same code runs where there is none (macOS, GNUstep: IMSPlatformDefault, the platform
+   the library was built for). UIUserInterfaceIdiomPhone is 0, UIUserInterfaceIdiomPad 1; other
+   idioms (a Mac running the app, a TV) keep the default. */
+static IMSPlatform ims_device_platform(void) {
+    Class deviceClass = NSClassFromString(@"UIDevice");
+    SEL current = NSSelectorFromString(@"currentDevice");
+    SEL idiom = NSSelectorFromString(@"userInterfaceIdiom");
+    if (deviceClass == Nil || ![deviceClass respondsToSelector:current]) return IMSPlatformDefault;
+    id device = ((id (*)(id, SEL))[deviceClass methodForSelector:current])(deviceClass, current);
+    if (device == nil || ![device respondsToSelector:idiom]) return IMSPlatformDefault;
+    switch (((NSInteger (*)(id, SEL))[device methodForSelector:idiom])(device, idiom)) {
+        case 0:
+            return IMSPlatformIPhone;
+        case 1:
+            return IMSPlatformIPad;
+        default:
+            return IMSPlatformDefault;
+    }
+}
+
 /* ---- V2TIMSDKConfig ----------------------------------------------------------------------- */
 
 @implementation V2TIMSDKConfig
 
 @synthesize logLevel = _logLevel;
 @synthesize serverAddress = _serverAddress;
+@synthesize platform = _platform;
 
 - (instancetype)init {
     self = [super init];
-    if (self != nil) _logLevel = V2TIM_LOG_NONE;
+    if (self != nil) {
+        _logLevel = V2TIM_LOG_NONE;
+        _platform = ims_device_platform();
+    }
     return self;
 }
 
@@ -289,9 +279,6 @@ static NSArray<V2TIMUserStatus *> *ims_status_list(const ims_user_status *status
     V2TIMSucc _succ;
     V2TIMUserStatusListSucc _listSucc;
     V2TIMFail _fail;
-    /* For an error reported without reaching the SDK. */
-    int _code;
-    NSString *_desc;
 }
 - (instancetype)initWithSucc:(V2TIMSucc)succ listSucc:(V2TIMUserStatusListSucc)listSucc fail:(V2TIMFail)fail;
 @end
@@ -313,7 +300,6 @@ static NSArray<V2TIMUserStatus *> *ims_status_list(const ims_user_status *status
     IMS_BLOCK_RELEASE(_succ);
     IMS_BLOCK_RELEASE(_listSucc);
     IMS_BLOCK_RELEASE(_fail);
-    [_desc release];
     [super dealloc];
 }
 #endif
@@ -355,23 +341,6 @@ static void ims_release_user_data(void *user_data) {
     }
 }
 
-/* Runs the fail block of a call the SDK never took, then drops the reference it held. */
-static void ims_call_fail_later_run(void *user_data) {
-    ims_enter_thread();
-    @autoreleasepool {
-        IMSV2TIMCall *call = IMS_BRIDGE(user_data);
-        if (call->_fail != nil) IMS_APP_CODE("a V2TIMFail block", call->_fail(call->_code, call->_desc));
-        ims_release_bridged(user_data);
-    }
-}
-
-static void ims_call_fail_later(IMSV2TIMCall *call, int code, NSString *desc) {
-    call->_code = code;
-    IMS_RELEASE(call->_desc);
-    call->_desc = [desc copy];
-    ims_post_local(ims_call_fail_later_run, IMS_BRIDGE_RETAINED(call));
-}
-
 static ims_callback ims_callback_of(IMSV2TIMCall *call) {
     ims_callback callback;
     memset(&callback, 0, sizeof callback);
@@ -392,14 +361,36 @@ static ims_user_status_callback ims_status_callback_of(IMSV2TIMCall *call) {
     return callback;
 }
 
-/* After an ims_ call that took a callback: when the C API refused it at once, it never runs the
-   callback and user_data is still ours, so report its code and message through fail. */
-static void ims_after_call(ims_result result, IMSV2TIMCall *call, void *user_data) {
+/* Reports an error through a C callback the library has not taken: later, through
+   ims_callback_fail (the main queue on Apple platforms, else the library's "imstatus-errors"
+   thread). Should the library be unable to start that thread, the callback is still ours, and
+   reporting it here beats losing it. */
+static void ims_fail_through(ims_callback callback, int code, const char *desc) {
+    if (ims_callback_fail(ims_delivery_config(), callback, code, desc) == IMS_OK) return;
+    callback.on_error(callback.user_data, code, desc);
+    callback.free_user_data(callback.user_data);
+}
+
+/* An error the wrapper decides itself (not initialised, an argument the C API cannot take). */
+static void ims_call_fail(IMSV2TIMCall *call, int code, NSString *desc) {
+    ims_fail_through(ims_callback_of(call), code, desc.UTF8String);
+}
+
+/* After an ims_ call that took `callback`: the client is made with async refusals, so only a
+   library bug (IMS_ERR_PANIC) comes back here, with the callback still ours. */
+static void ims_after_call(ims_result result, ims_callback callback) {
     if (result == IMS_OK) return;
-    NSString *desc = ims_string(ims_last_error_message()); /* right after the failing call */
-    if (desc.length == 0) desc = ims_string(ims_error_str(result));
-    ims_release_bridged(user_data);
-    ims_call_fail_later(call, (int)result, desc);
+    const char *desc = ims_last_error_message(); /* right after the failing call */
+    ims_fail_through(callback, (int)result, desc[0] != '\0' ? desc : ims_error_str(result));
+}
+
+static void ims_after_status_call(ims_result result, ims_user_status_callback callback) {
+    ims_callback plain;
+    memset(&plain, 0, sizeof plain);
+    plain.user_data = callback.user_data;
+    plain.on_error = callback.on_error;
+    plain.free_user_data = callback.free_user_data;
+    ims_after_call(result, plain);
 }
 
 /* ---- Listeners ---------------------------------------------------------------------------- */
@@ -526,7 +517,8 @@ static void ims_on_log(void *user_data, ims_log_level level, const char *message
 /* ---- The client --------------------------------------------------------------------------- */
 
 /* Owns one ims_client; the last reference frees it, so no call is ever made on a freed client
-   (a call holds a reference for its duration, unInitSDK drops the manager's). */
+   (a call holds a reference for its duration, unInitSDK shuts the client down and drops the
+   manager's reference: a call still holding one only gets 6013). */
 @interface IMSV2TIMClient : NSObject {
   @public
     ims_client *_client;
@@ -550,6 +542,8 @@ static void ims_on_log(void *user_data, ims_log_level level, const char *message
 /* The current client with a reference the caller releases (IMS_RELEASE), or nil. Returned
    retained, not autoreleased (also under ARC), so that unInitSDK frees the client at once. */
 - (IMSV2TIMClient *)retainedClient __attribute__((ns_returns_retained));
+/* The same for a call: nil after reporting 6013 through the call's blocks. */
+- (IMSV2TIMClient *)retainedClientFor:(IMSV2TIMCall *)call __attribute__((ns_returns_retained));
 @end
 
 /* The state of the one manager (file statics: the GCC runtime cannot add instance variables in
@@ -597,6 +591,14 @@ static void ims_make_shared_instance(void) {
     return client;
 }
 
+- (IMSV2TIMClient *)retainedClientFor:(IMSV2TIMCall *)call {
+    IMSV2TIMClient *client = [self retainedClient];
+    if (client == nil) {
+        ims_call_fail(call, ERR_SDK_NOT_INITIALIZED, @"the SDK is not initialised: call initSDK:config: first");
+    }
+    return client;
+}
+
 /* Registers an entry with the current client. Under the lock. */
 - (void)registerEntry:(IMSV2TIMListenerEntry *)entry {
     ims_listener listener = ims_listener_for(entry);
@@ -617,8 +619,12 @@ static void ims_make_shared_instance(void) {
         return YES;
     }
     ims_config *settings = NULL;
+    /* A nil config still declares what this device is. */
+    ims_platform platform = (ims_platform)(config != nil ? config.platform : ims_device_platform());
     ims_result result = ims_config_new((uint32_t)sdkAppID, &settings);
     if (result == IMS_OK) result = ims_config_set_server_addr(settings, config.serverAddress.UTF8String);
+    if (result == IMS_OK) result = ims_config_set_platform(settings, platform);
+    if (result == IMS_OK) result = ims_config_set_async_refusals(settings, true);
 #if IMS_MAIN_QUEUE
     if (result == IMS_OK) result = ims_config_set_dispatcher(settings, ims_post_to_main_queue, NULL);
 #endif
@@ -672,8 +678,10 @@ static void ims_make_shared_instance(void) {
         logInstalled = _logInstalled;
         _logInstalled = NO;
         pthread_mutex_unlock(&_lock);
-        /* Outside the lock: freeing the client (when this is its last reference) waits for its
-           callbacks, which may call in here. */
+        /* Outside the lock: shutting the client down waits for its callbacks, which may call in
+           here. Every call in flight ends with 6013 now, also while another thread still holds
+           the client (which frees it when it lets go). */
+        if (old != nil) ims_client_shutdown(old->_client);
         IMS_RELEASE(old);
     }
     if (logInstalled) {
@@ -753,22 +761,25 @@ static void ims_make_shared_instance(void) {
 }
 
 - (void)login:(NSString *)userID userSig:(NSString *)userSig succ:(V2TIMSucc)succ fail:(V2TIMFail)fail {
-    IMSV2TIMClient *client = [self retainedClient];
     IMSV2TIMCall *call = [[IMSV2TIMCall alloc] initWithSucc:succ listSucc:nil fail:fail];
-    ims_callback callback = ims_callback_of(call);
-    ims_result result = ims_client_login(client != nil ? client->_client : NULL, userID.UTF8String,
-                                         userSig.UTF8String, callback);
-    ims_after_call(result, call, callback.user_data);
+    IMSV2TIMClient *client = [self retainedClientFor:call];
+    if (client != nil) {
+        /* A nil userID or userSig is NULL to the C API, which refuses it through the callback. */
+        ims_callback callback = ims_callback_of(call);
+        ims_after_call(ims_client_login(client->_client, userID.UTF8String, userSig.UTF8String, callback),
+                       callback);
+    }
     IMS_RELEASE(call);
     IMS_RELEASE(client);
 }
 
 - (void)logout:(V2TIMSucc)succ fail:(V2TIMFail)fail {
-    IMSV2TIMClient *client = [self retainedClient];
     IMSV2TIMCall *call = [[IMSV2TIMCall alloc] initWithSucc:succ listSucc:nil fail:fail];
-    ims_callback callback = ims_callback_of(call);
-    ims_result result = ims_client_logout(client != nil ? client->_client : NULL, callback);
-    ims_after_call(result, call, callback.user_data);
+    IMSV2TIMClient *client = [self retainedClientFor:call];
+    if (client != nil) {
+        ims_callback callback = ims_callback_of(call);
+        ims_after_call(ims_client_logout(client->_client, callback), callback);
+    }
     IMS_RELEASE(call);
     IMS_RELEASE(client);
 }
@@ -796,6 +807,15 @@ static void ims_make_shared_instance(void) {
     return user.length > 0 ? user : nil;
 }
 
+- (int64_t)getServerTime {
+    IMSV2TIMClient *client = [self retainedClient];
+    uint64_t seconds = 0;
+    BOOL known = client != nil && ims_client_get_server_time(client->_client, &seconds) == IMS_OK;
+    IMS_RELEASE(client);
+    /* Not initialised: the local clock, as the SDK answers before its first login. */
+    return known ? (int64_t)seconds : (int64_t)time(NULL);
+}
+
 - (V2TIMLoginStatus)getLoginStatus {
     IMSV2TIMClient *client = [self retainedClient];
     int32_t status = ims_client_get_login_status(client != nil ? client->_client : NULL);
@@ -807,15 +827,16 @@ static void ims_make_shared_instance(void) {
     IMSV2TIMCall *call = [[IMSV2TIMCall alloc] initWithSucc:succ listSucc:nil fail:fail];
     if (status == nil) {
         /* Not expressible in the C API, where NULL custom status means "clear". */
-        ims_call_fail_later(call, ERR_INVALID_PARAMETERS, @"setSelfStatus: status is nil");
+        ims_call_fail(call, ERR_INVALID_PARAMETERS, @"setSelfStatus: status is nil");
         IMS_RELEASE(call);
         return;
     }
-    IMSV2TIMClient *client = [self retainedClient];
-    ims_callback callback = ims_callback_of(call);
-    ims_result result = ims_client_set_self_status(client != nil ? client->_client : NULL,
-                                                   status.customStatus.UTF8String, callback);
-    ims_after_call(result, call, callback.user_data);
+    IMSV2TIMClient *client = [self retainedClientFor:call];
+    if (client != nil) {
+        ims_callback callback = ims_callback_of(call);
+        ims_after_call(ims_client_set_self_status(client->_client, status.customStatus.UTF8String, callback),
+                       callback);
+    }
     IMS_RELEASE(call);
     IMS_RELEASE(client);
 }
@@ -858,12 +879,13 @@ typedef ims_result (*ims_list_call_fn)(ims_client *, const char *const *, size_t
         size_t count = 0;
         NSString *problem = nil;
         if (!ims_id_list(userIDList, &ids, &count, &problem)) {
-            ims_call_fail_later(call, ERR_INVALID_PARAMETERS, [NSString stringWithFormat:@"%s: %@", name, problem]);
+            ims_call_fail(call, ERR_INVALID_PARAMETERS, [NSString stringWithFormat:@"%s: %@", name, problem]);
         } else {
-            IMSV2TIMClient *client = [self retainedClient];
-            ims_callback callback = ims_callback_of(call);
-            ims_result result = fn(client != nil ? client->_client : NULL, ids, count, callback);
-            ims_after_call(result, call, callback.user_data);
+            IMSV2TIMClient *client = [self retainedClientFor:call];
+            if (client != nil) {
+                ims_callback callback = ims_callback_of(call);
+                ims_after_call(fn(client->_client, ids, count, callback), callback);
+            }
             free(ids);
             IMS_RELEASE(client);
         }
@@ -878,12 +900,13 @@ typedef ims_result (*ims_list_call_fn)(ims_client *, const char *const *, size_t
         size_t count = 0;
         NSString *problem = nil;
         if (!ims_id_list(userIDList, &ids, &count, &problem)) {
-            ims_call_fail_later(call, ERR_INVALID_PARAMETERS, [NSString stringWithFormat:@"getUserStatus: %@", problem]);
+            ims_call_fail(call, ERR_INVALID_PARAMETERS, [NSString stringWithFormat:@"getUserStatus: %@", problem]);
         } else {
-            IMSV2TIMClient *client = [self retainedClient];
-            ims_user_status_callback callback = ims_status_callback_of(call);
-            ims_result result = ims_client_get_user_status(client != nil ? client->_client : NULL, ids, count, callback);
-            ims_after_call(result, call, callback.user_data);
+            IMSV2TIMClient *client = [self retainedClientFor:call];
+            if (client != nil) {
+                ims_user_status_callback callback = ims_status_callback_of(call);
+                ims_after_status_call(ims_client_get_user_status(client->_client, ids, count, callback), callback);
+            }
             free(ids);
             IMS_RELEASE(client);
         }

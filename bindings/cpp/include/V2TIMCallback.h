@@ -14,9 +14,9 @@ class TIM_API V2TIMBaseCallback {
 // The result of a call without a value.
 //
 // For every call it is passed to, exactly one of OnSuccess or OnError runs, once, later (never
-// inside the call), on the SDK's callback thread "imstatus-callback" (errors the wrapper decides
-// before reaching the library, such as ERR_SDK_NOT_INITIALIZED, run on the wrapper's own
-// "imstatus-local" thread). The object is the caller's: it must stay alive until one of the two
+// inside the call), on the SDK's callback thread "imstatus-callback" (the errors of calls that
+// cannot reach the SDK's client, such as ERR_SDK_NOT_INITIALIZED, run on the library's
+// "imstatus-errors" thread). The object is the caller's: it must stay alive until one of the two
 // runs, and it may be deleted inside them (the SDK never touches it afterwards). nullptr means
 // no callback. An exception thrown out of OnSuccess/OnError is caught and printed to stderr.
 class TIM_API V2TIMCallback : public V2TIMBaseCallback {

@@ -45,8 +45,14 @@ struct TIM_API V2TIMSDKConfig {
   // imstatus addition: the server, "host:port". Empty: the environment variable
   // IMSTATUS_SERVER names it, else 127.0.0.1:7800 (read at every connect).
   V2TIMString serverAddress;
+  // imstatus addition: the platform this device declares at login (the server's multi-device
+  // rules, and what others see in onlineDevices), one of IMS_PLATFORM_* (imstatus.h). The
+  // default, IMS_PLATFORM_DEFAULT, is the platform the library was built for (Windows, Mac,
+  // Linux, ...); another value makes InitSDK return false.
+  ims_platform platform;
 
-  V2TIMSDKConfig() : logLevel(V2TIM_LOG_INFO), logListener(nullptr) {}
+  V2TIMSDKConfig()
+      : logLevel(V2TIM_LOG_INFO), logListener(nullptr), platform(IMS_PLATFORM_DEFAULT) {}
 };
 
 #endif  // IMSTATUS_V2TIM_COMMON_H

@@ -24,8 +24,8 @@
 // Threads: every method may be called from any thread, including from inside callbacks and
 // listener events (but not from V2TIMLogListener::OnLog). Callbacks and events run
 // on the SDK's callback thread "imstatus-callback", one at a time, in order, never inside the
-// call that caused them; errors decided before the call reaches libimstatus (not initialised,
-// a string with a NUL byte) go to the wrapper's "imstatus-local" thread instead.
+// call that caused them; the errors of calls that cannot reach the SDK's client (not
+// initialised, a string with a NUL byte) run on the library's "imstatus-errors" thread.
 //
 // Rules (limits, editions, console switches, ID validity) are decided by the server; this class
 // only translates, and reports the server's V2TIM codes through OnError.
@@ -47,10 +47,9 @@ class TIM_API V2TIMManager {
   // also when already initialised (the new config is then ignored: UnInitSDK first).
   virtual bool InitSDK(uint32_t sdkAppID, const V2TIMSDKConfig& config) = 0;
   // Closes the connection without logging out (the server sees this device go OFFLINE). Every
-  // call still in flight gets OnError(ERR_SDK_NOT_INITIALIZED) exactly once. Called outside the
-  // SDK's callbacks, it returns once every callback has run; listeners stay registered. Does
-  // nothing when not initialised. (If another thread is inside a V2TIMManager call at that very
-  // moment, the client is released when that call returns.)
+  // call still in flight gets OnError(ERR_SDK_NOT_INITIALIZED) exactly once, also one another
+  // thread is making at that very moment. Called outside the SDK's callbacks, it returns once
+  // every callback has run; listeners stay registered. Does nothing when not initialised.
   virtual void UnInitSDK() = 0;
   // The library's version, "MAJOR.MINOR.PATCH".
   virtual V2TIMString GetVersion() = 0;
@@ -63,7 +62,13 @@ class TIM_API V2TIMManager {
   virtual void Logout(V2TIMCallback* callback) = 0;
   // The logged-in user (also while reconnecting); empty when not logged in.
   virtual V2TIMString GetLoginUser() = 0;
+  // V2TIM_STATUS_LOGINING as soon as Login returned, until its callback; V2TIM_STATUS_LOGINED
+  // also while reconnecting.
   virtual V2TIMLoginStatus GetLoginStatus() = 0;
+  // The server's current time, in Unix seconds, from the server's clock as the login and
+  // heartbeat replies carry it (allowing for the round trip); changing the device's clock does
+  // not move it. Before the first successful login since InitSDK: the local clock.
+  virtual int64_t GetServerTime() = 0;
 
   // Queries statuses. The own ID always works; others need the Ultimate edition
   // (ERR_SDK_INTERFACE_NOT_SUPPORT) and the status switch (72001); at most 500 IDs. Only the IDs

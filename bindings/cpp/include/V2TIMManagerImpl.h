@@ -9,9 +9,11 @@
 //   cleared before OnSuccess/OnError runs, so the callback object is never touched after it
 //   (V2TIM code deletes it inside OnSuccess/OnError). Listener and log listener registrations
 //   work the same way (their records hold a lock so that removal waits for a running event);
-// - errors decided before reaching the library (not initialised, NUL bytes, or a call the
-//   library refused synchronously) are delivered on the wrapper's own "imstatus-local" thread,
-//   never inside the call, like every other callback;
+// - errors are never delivered inside the call: the client is made with async refusals
+//   (ims_config_set_async_refusals), so the library reports whatever it refuses through the
+//   callback on its callback thread, in call order; the two errors the wrapper decides itself
+//   (not initialised: 6013; a string with a NUL byte, which a C string cannot carry: 6017) go
+//   through ims_callback_fail, on the library's "imstatus-errors" thread;
 // - exceptions thrown by user callbacks are caught at the boundary (they must not unwind
 //   through the C library) and printed to stderr.
 #ifndef IMSTATUS_V2TIM_MANAGER_IMPL_H
@@ -23,19 +25,13 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstring>
-#include <deque>
+#include <ctime>
 #include <exception>
-#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <utility>
 #include <vector>
-
-#if defined(__linux__) || defined(__APPLE__)
-#include <pthread.h>
-#endif
 
 #include "V2TIMCallback.h"
 #include "V2TIMCommon.h"
@@ -57,93 +53,6 @@ inline void Guarded(const char* what, F&& f) noexcept {
   } catch (...) {
     std::fprintf(stderr, "imstatus: exception thrown out of %s\n", what);
   }
-}
-
-inline void NameThisThread(const char* name) {
-#if defined(__linux__)
-  pthread_setname_np(pthread_self(), name);
-#elif defined(__APPLE__)
-  pthread_setname_np(name);
-#else
-  (void)name;
-#endif
-}
-
-// The "imstatus-local" thread: runs the OnError of calls that failed before the C library
-// accepted them, so that no callback ever runs inside the call that caused it. The thread is
-// started on demand and ends when its queue is empty; at exit, a running one is waited for.
-class LocalQueue {
- public:
-  static LocalQueue& Instance() {
-    // Never destroyed (a callback may post during exit); the joiner only waits for the thread.
-    static LocalQueue* queue = new LocalQueue();
-    static Joiner joiner(queue);
-    return *queue;
-  }
-
-  void Post(std::function<void()> task) {
-    std::lock_guard<std::mutex> lock(mu_);
-    tasks_.push_back(std::move(task));
-    if (running_) return;
-    // The previous worker, if any, has left its loop: joining it is immediate.
-    if (thread_.joinable()) thread_.join();
-    thread_ = std::thread([this] { Run(); });
-    worker_ = thread_.get_id();
-    running_ = true;
-  }
-
-  LocalQueue(const LocalQueue&) = delete;
-  LocalQueue& operator=(const LocalQueue&) = delete;
-
- private:
-  struct Joiner {
-    explicit Joiner(LocalQueue* q) : queue(q) {}
-    ~Joiner() { queue->JoinIdle(); }
-    LocalQueue* queue;
-  };
-
-  LocalQueue() {}
-
-  void Run() {
-    NameThisThread("imstatus-local");
-    std::unique_lock<std::mutex> lock(mu_);
-    while (!tasks_.empty()) {
-      std::function<void()> task = std::move(tasks_.front());
-      tasks_.pop_front();
-      lock.unlock();
-      Guarded("a V2TIM callback", task);
-      task = nullptr;
-      lock.lock();
-    }
-    running_ = false;
-    idle_.notify_all();
-  }
-
-  void JoinIdle() {
-    std::thread done;
-    {
-      std::unique_lock<std::mutex> lock(mu_);
-      if (running_ && worker_ == std::this_thread::get_id()) return;  // exit() from a callback
-      idle_.wait(lock, [this] { return !running_; });
-      done = std::move(thread_);
-    }
-    if (done.joinable()) done.join();
-  }
-
-  std::mutex mu_;
-  std::condition_variable idle_;
-  std::deque<std::function<void()>> tasks_;
-  std::thread thread_;
-  std::thread::id worker_;
-  bool running_ = false;
-};
-
-template <class Callback>
-inline void FailLater(Callback* callback, int code, const std::string& message) {
-  if (callback == nullptr) return;
-  LocalQueue::Instance().Post([callback, code, message] {
-    callback->OnError(code, V2TIMString(message.c_str(), message.size()));
-  });
 }
 
 // The description of the last synchronous failure on this thread.
@@ -238,45 +147,68 @@ inline void FreeCall(void* user_data) noexcept {
   delete static_cast<Record*>(user_data);
 }
 
-// Starts a call: `start` gets the C callback struct and returns the library's result. A NULL
-// V2TIM callback becomes a zeroed (fire-and-forget) struct. On a synchronous refusal the
-// record is still ours: it is freed, and OnError runs on the local thread.
-template <class Start>
-inline void StartPlain(V2TIMCallback* callback, Start&& start) {
+// The C callback struct of a V2TIM callback: its record is owned by the library from the moment
+// a call accepts the struct. A NULL V2TIM callback becomes a zeroed (fire-and-forget) struct.
+inline ims_callback PlainCallbackOf(V2TIMCallback* callback) {
   ims_callback c = ims_callback();
-  PlainCall* record = nullptr;
   if (callback != nullptr) {
-    record = new PlainCall(callback);
-    c.user_data = record;
+    c.user_data = new PlainCall(callback);
     c.on_success = &PlainSuccess;
     c.on_error = &CallError<PlainCall>;
     c.free_user_data = &FreeCall<PlainCall>;
   }
-  ims_result result = start(c);
-  if (result != IMS_OK) {
-    std::string message = LastError(result);
-    delete record;
-    FailLater(callback, result, message);
-  }
+  return c;
 }
 
-template <class Start>
-inline void StartStatus(V2TIMValueCallback<V2TIMUserStatusVector>* callback, Start&& start) {
+inline ims_user_status_callback StatusCallbackOf(
+    V2TIMValueCallback<V2TIMUserStatusVector>* callback) {
   ims_user_status_callback c = ims_user_status_callback();
-  StatusCall* record = nullptr;
   if (callback != nullptr) {
-    record = new StatusCall(callback);
-    c.user_data = record;
+    c.user_data = new StatusCall(callback);
     c.on_success = &StatusSuccess;
     c.on_error = &CallError<StatusCall>;
     c.free_user_data = &FreeCall<StatusCall>;
   }
+  return c;
+}
+
+// Reports an error through a C callback struct the library has not taken: later, on the
+// library's error thread (ims_callback_fail). Should the library be unable to start that thread
+// (the system refuses threads), the struct is still ours, and reporting it here beats losing it.
+template <class C, class Fail>
+inline void FailThrough(C c, int code, const std::string& message, Fail fail) {
+  if (fail(nullptr, c, code, message.c_str()) == IMS_OK) return;
+  if (c.on_error != nullptr) c.on_error(c.user_data, code, message.c_str());
+  if (c.free_user_data != nullptr) c.free_user_data(c.user_data);
+}
+
+// A nullptr callback (fire and forget) has nothing to report.
+inline void Fail(V2TIMCallback* callback, int code, const std::string& message) {
+  if (callback == nullptr) return;
+  FailThrough(PlainCallbackOf(callback), code, message, &ims_callback_fail);
+}
+
+inline void Fail(V2TIMValueCallback<V2TIMUserStatusVector>* callback, int code,
+                 const std::string& message) {
+  if (callback == nullptr) return;
+  FailThrough(StatusCallbackOf(callback), code, message, &ims_user_status_callback_fail);
+}
+
+// Starts a call: `start` gets the C callback struct and returns the library's result. The client
+// is made with async refusals, so the library reports its refusals through the callback; only a
+// library bug (IMS_ERR_PANIC) still comes back here, with the struct still ours.
+template <class Start>
+inline void StartPlain(V2TIMCallback* callback, Start&& start) {
+  ims_callback c = PlainCallbackOf(callback);
   ims_result result = start(c);
-  if (result != IMS_OK) {
-    std::string message = LastError(result);
-    delete record;
-    FailLater(callback, result, message);
-  }
+  if (result != IMS_OK) FailThrough(c, result, LastError(result), &ims_callback_fail);
+}
+
+template <class Start>
+inline void StartStatus(V2TIMValueCallback<V2TIMUserStatusVector>* callback, Start&& start) {
+  ims_user_status_callback c = StatusCallbackOf(callback);
+  ims_result result = start(c);
+  if (result != IMS_OK) FailThrough(c, result, LastError(result), &ims_user_status_callback_fail);
 }
 
 // ---- listeners ----
@@ -414,7 +346,8 @@ class LogBridge {
 // ---- the manager ----
 
 // Owns one ims_client; the last owner frees it. Calls hold a reference while they use the
-// handle, so UnInitSDK never frees it under a running call.
+// handle, so it is never freed under a running call; UnInitSDK shuts it down at once
+// (ims_client_shutdown), so a call still holding it only gets 6013.
 class Client {
  public:
   explicit Client(ims_client* client) : client_(client) {}
@@ -474,8 +407,10 @@ class Manager final : public V2TIMManager {
     if (HasNul(config.serverAddress)) return false;
     ims_config* settings = nullptr;
     if (ims_config_new(sdkAppID, &settings) != IMS_OK) return false;
-    bool ok = config.serverAddress.Empty() ||
-              ims_config_set_server_addr(settings, config.serverAddress.CString()) == IMS_OK;
+    bool ok = (config.serverAddress.Empty() ||
+               ims_config_set_server_addr(settings, config.serverAddress.CString()) == IMS_OK) &&
+              ims_config_set_platform(settings, config.platform) == IMS_OK &&
+              ims_config_set_async_refusals(settings, true) == IMS_OK;
     LogBridge* log = nullptr;
     if (ok && config.logListener != nullptr && config.logLevel != V2TIM_LOG_NONE) {
       log = new LogBridge(config.logListener);
@@ -509,7 +444,10 @@ class Manager final : public V2TIMManager {
       std::swap(log, log_);
       for (Entry& entry : listeners_) entry.id = 0;
     }
-    client.reset();  // ims_client_free: in-flight calls get 6013
+    // Every call in flight ends with 6013 here, also while another thread still holds the
+    // client (it is freed when the last holder lets go).
+    if (client) ims_client_shutdown(client->get());
+    client.reset();
     if (log != nullptr) log->Stop();
   }
 
@@ -520,8 +458,7 @@ class Manager final : public V2TIMManager {
     std::shared_ptr<Client> client = CurrentClient();
     if (!client) return NotInitialised(callback);
     if (HasNul(userID) || HasNul(userSig)) {
-      return FailLater(callback, IMS_ERR_INVALID_PARAMETERS,
-                       "userID or userSig contains a NUL byte");
+      return Fail(callback, IMS_ERR_INVALID_PARAMETERS, "userID or userSig contains a NUL byte");
     }
     StartPlain(callback, [&](ims_callback c) {
       return ims_client_login(client->get(), userID.CString(), userSig.CString(), c);
@@ -547,6 +484,16 @@ class Manager final : public V2TIMManager {
       buf.resize(len + 1);          // the user changed meanwhile: retry with room for it
     }
     return V2TIMString();
+  }
+
+  int64_t GetServerTime() override {
+    std::shared_ptr<Client> client = CurrentClient();
+    uint64_t seconds = 0;
+    if (client && ims_client_get_server_time(client->get(), &seconds) == IMS_OK) {
+      return static_cast<int64_t>(seconds);
+    }
+    // Not initialised: the local clock, as the library answers before its first login.
+    return static_cast<int64_t>(std::time(nullptr));
   }
 
   V2TIMLoginStatus GetLoginStatus() override {
@@ -578,8 +525,7 @@ class Manager final : public V2TIMManager {
     std::shared_ptr<Client> client = CurrentClient();
     if (!client) return NotInitialised(callback);
     if (HasNul(status.customStatus)) {
-      return FailLater(callback, IMS_ERR_INVALID_PARAMETERS,
-                       "customStatus contains a NUL byte");
+      return Fail(callback, IMS_ERR_INVALID_PARAMETERS, "customStatus contains a NUL byte");
     }
     StartPlain(callback, [&](ims_callback c) {
       return ims_client_set_self_status(client->get(), status.customStatus.CString(), c);
@@ -624,13 +570,12 @@ class Manager final : public V2TIMManager {
 
   template <class Callback>
   static void NotInitialised(Callback* callback) {
-    FailLater(callback, IMS_ERR_SDK_NOT_INITIALIZED,
-              "the SDK is not initialised: call InitSDK first");
+    Fail(callback, IMS_ERR_SDK_NOT_INITIALIZED, "the SDK is not initialised: call InitSDK first");
   }
 
   template <class Callback>
   static void BadIds(Callback* callback) {
-    FailLater(callback, IMS_ERR_INVALID_PARAMETERS, "userIDList holds an ID with a NUL byte");
+    Fail(callback, IMS_ERR_INVALID_PARAMETERS, "userIDList holds an ID with a NUL byte");
   }
 
   // The IDs as C strings (borrowed from `list`); false if one holds a NUL byte.

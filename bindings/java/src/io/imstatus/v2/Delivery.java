@@ -4,10 +4,6 @@ import java.lang.reflect.Constructor;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
 import java.util.concurrent.Executor;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.ThreadFactory;
-import java.util.concurrent.ThreadPoolExecutor;
-import java.util.concurrent.TimeUnit;
 
 /**
  * Where callbacks run. In order of preference: the Android main Looper when the process has one
@@ -19,12 +15,6 @@ final class Delivery {
     interface Target {
         void post(Runnable task) throws Exception;
     }
-
-    /** Name of the thread that delivers errors the binding decides when there is no target. */
-    static final String LOCAL_THREAD_NAME = "imstatus-local-callback";
-
-    private static final Object LOCAL_LOCK = new Object();
-    private static Executor local;
 
     private Delivery() {}
 
@@ -44,16 +34,6 @@ final class Delivery {
                 executor.execute(task);
             }
         };
-    }
-
-    /**
-     * The target for errors the binding decides itself (not initialised, null arguments), which
-     * never reach the SDK's callback thread: the session's target, else the main Looper, else one
-     * small daemon thread. Never the calling thread: callbacks are never called inline.
-     */
-    static Target forLocalErrors(NativeSession session) {
-        Target target = session == null ? mainLooper() : session.target();
-        return target != null ? target : localThread();
     }
 
     /** Posts {@code task} to {@code target}; when the target refuses, runs it here instead. */
@@ -98,35 +78,6 @@ final class Delivery {
                     Throwable cause = e.getCause();
                     throw cause instanceof Exception ? (Exception) cause : e;
                 }
-            }
-        };
-    }
-
-    private static Target localThread() {
-        final Executor executor;
-        synchronized (LOCAL_LOCK) {
-            if (local == null) {
-                ThreadPoolExecutor pool =
-                        new ThreadPoolExecutor(
-                                1, 1, 10, TimeUnit.SECONDS, new LinkedBlockingQueue<Runnable>(),
-                                new ThreadFactory() {
-                                    @Override
-                                    public Thread newThread(Runnable r) {
-                                        Thread t = new Thread(r, LOCAL_THREAD_NAME);
-                                        t.setDaemon(true);
-                                        return t;
-                                    }
-                                });
-                // The thread goes away when idle, so an unused SDK holds no thread.
-                pool.allowCoreThreadTimeOut(true);
-                local = pool;
-            }
-            executor = local;
-        }
-        return new Target() {
-            @Override
-            public void post(Runnable task) {
-                executor.execute(task);
             }
         };
     }

@@ -3,12 +3,16 @@ package io.imstatus.v2;
 /**
  * The JNI natives, implemented in Rust ({@code src/jni} of the imstatus crate, feature
  * {@code jni}), in the shared library {@code libimstatus.so}. Internal: the app uses
- * {@link V2TIMManager}. R8/ProGuard must keep these names (see {@code consumer-rules.pro}).
+ * {@link V2TIMManager}, which passes on what it was given. R8/ProGuard must keep these names (see
+ * {@code consumer-rules.pro}).
  *
  * <p>Handles are {@code long}s pointing at a Rust object; {@link V2TIMManager} owns the only one
- * and frees it exactly once. Callbacks may be null (fire and forget). A bad argument (null where
- * none is allowed, a zero handle) throws {@link NullPointerException} or
- * {@link IllegalArgumentException}; a panic in the Rust code throws {@link IllegalStateException}.
+ * and frees it exactly once. A handle of 0 means "not initialised": calls then report 6013
+ * through their callback (on the library's {@code imstatus-errors} thread), the getters answer
+ * logged out. Callbacks may be null (fire and forget). Arguments that cannot be translated (a null
+ * ID, status or list, an ID that is not a String) are refused with 6017 through the callback,
+ * never thrown. Only {@link #create} throws, and a panic in the Rust code throws
+ * {@link IllegalStateException}.
  */
 final class Native {
     private static final String LIBRARY = "imstatus";
@@ -39,9 +43,11 @@ final class Native {
 
     /**
      * Creates a client. Throws {@link IllegalStateException} with "code: description" when the
-     * client cannot be created.
+     * client cannot be created, {@link IllegalArgumentException} for a platform that is none of
+     * {@code V2TIMSDKConfig.PLATFORM_*}.
      */
-    static native long create(NativeSession session, int sdkAppID, String serverAddress);
+    static native long create(
+            NativeSession session, int sdkAppID, String serverAddress, int platform);
 
     /** Shuts the client down and frees the handle; pending callbacks fire with 6013 first. */
     static native void destroy(long handle);
@@ -54,20 +60,25 @@ final class Native {
 
     static native int getLoginStatus(long handle);
 
-    static native void setSelfStatus(long handle, String customStatus, V2TIMCallback callback);
+    /** The server's time in Unix seconds (the local clock before the first login). */
+    static native long getServerTime(long handle);
 
+    /** Sets {@code status.getCustomStatus()}. */
+    static native void setSelfStatus(long handle, V2TIMUserStatus status, V2TIMCallback callback);
+
+    /** {@code userIDs} is {@code List.toArray()}: every element must be a String. */
     static native void getUserStatus(
-            long handle, String[] userIDs, V2TIMValueCallback<?> callback);
+            long handle, Object[] userIDs, V2TIMValueCallback<?> callback);
 
-    static native void subscribeUserStatus(long handle, String[] userIDs, V2TIMCallback callback);
+    static native void subscribeUserStatus(long handle, Object[] userIDs, V2TIMCallback callback);
 
     /** A null array unsubscribes from everyone. */
     static native void unsubscribeUserStatus(
-            long handle, String[] userIDs, V2TIMCallback callback);
+            long handle, Object[] userIDs, V2TIMCallback callback);
 
-    /** Debug: the JNI global references the native code holds right now. */
-    static native long debugLiveGlobalRefs();
-
-    /** Debug: panics inside a native, to show that the panic becomes a Java exception. */
-    static native void debugPanic();
+    /**
+     * Reports an error met while translating a call's arguments through {@code callback}, as a
+     * refusal: in call order through the client, or with handle 0 on the error thread.
+     */
+    static native void fail(long handle, Object callback, int code, String desc);
 }

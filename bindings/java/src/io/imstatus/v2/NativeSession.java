@@ -8,7 +8,9 @@ import java.util.List;
  * One initSDK..unInitSDK span, as the native code sees it. The native code holds one JNI global
  * reference to it and calls its methods on the SDK's callback thread ({@code imstatus-callback}),
  * one at a time, in the order the SDK decided. Each method delivers to the app through the
- * session's {@link Delivery.Target}, or directly when it has none.
+ * session's {@link Delivery.Target}, or directly when it has none. Errors of calls made without a
+ * session (not initialised) come through {@link #onErrorWithoutSession}, on the library's error
+ * thread ({@code imstatus-errors}).
  *
  * <p>Called from native code only, by name and signature (see {@code src/jni/cache.rs}): keep them
  * in step, and keep them from R8/ProGuard ({@code consumer-rules.pro}).
@@ -152,21 +154,27 @@ final class NativeSession {
         ImLog.error(message, null);
     }
 
-    // ---- helpers ----
-
-    /** Delivers an error decided by the binding itself: never inline, never lost. */
-    static void failLater(
-            NativeSession session, final Object callback, final int code, final String desc) {
-        if (callback == null) {
-            return;
-        }
-        Delivery.post(Delivery.forLocalErrors(session), guarded("onError", new Runnable() {
+    /**
+     * Delivers the error of a call made without a session (6013: not initialised), from the
+     * library's error thread: to the main Looper when there is one (no Executor: the config that
+     * would name one went with the session), else right here.
+     */
+    static void onErrorWithoutSession(final Object callback, final int code, final String desc) {
+        Runnable task = guarded("onError", new Runnable() {
             @Override
             public void run() {
                 fail(callback, code, desc);
             }
-        }), "onError");
+        });
+        Delivery.Target main = Delivery.mainLooper();
+        if (main == null) {
+            task.run();
+        } else {
+            Delivery.post(main, task, "onError");
+        }
     }
+
+    // ---- helpers ----
 
     private static void fail(Object callback, int code, String desc) {
         if (callback instanceof V2TIMCallback) {

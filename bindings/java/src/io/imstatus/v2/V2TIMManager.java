@@ -18,13 +18,15 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  *   <li>without one, directly on the SDK's callback thread, {@code imstatus-callback}, one at a
  *       time in the order the SDK decided. Do not block it for long: later events wait behind.</li>
  * </ul>
- * Errors the binding decides itself, without reaching the SDK (6013 not initialised, 6017 for a
- * null argument), go to the same Looper or Executor; without either, to a small daemon thread,
- * {@code imstatus-local-callback}. An exception thrown by a callback is caught and logged.
+ * Errors come the same way, in call order with the other callbacks: the SDK refuses a null
+ * argument (6017) through the callback, like any other error. Calls made before {@code initSDK}
+ * or after {@code unInitSDK} (6013) have no SDK instance to go through: their errors run on the
+ * main Looper when there is one, else on the library's {@code imstatus-errors} thread. An
+ * exception thrown by a callback is caught and logged.
  *
  * <p>All methods may be called from any thread, including from inside callbacks. The rules
- * (limits, editions, console switches, ID validity) are decided by the server; this class only
- * translates.
+ * (limits, editions, console switches, ID validity) are decided by the SDK and the server; this
+ * class only translates.
  */
 public class V2TIMManager {
     /** Logged in (also while reconnecting after a network loss). */
@@ -34,7 +36,6 @@ public class V2TIMManager {
     /** Not logged in. */
     public static final int V2TIM_STATUS_LOGOUT = 3;
 
-    private static final int ERR_SDK_NOT_INITIALIZED = 6013;
     private static final int ERR_INVALID_PARAMETERS = 6017;
 
     private static final V2TIMManager INSTANCE = new V2TIMManager();
@@ -84,7 +85,8 @@ public class V2TIMManager {
             }
             NativeSession created = new NativeSession(this, Delivery.forConfig(settings));
             try {
-                handle = Native.create(created, sdkAppID, settings.getServerAddress());
+                handle = Native.create(
+                        created, sdkAppID, settings.getServerAddress(), settings.getPlatform());
             } catch (IllegalStateException | IllegalArgumentException e) {
                 ImLog.error("initSDK failed: " + e.getMessage(), null);
                 return false;
@@ -116,8 +118,9 @@ public class V2TIMManager {
 
     /**
      * Uninitialises the SDK: closes the connection without logging out, and fires every pending
-     * callback with 6013. Blocks until the client has stopped (a few seconds at most); callable
-     * from any thread, including a callback. Listeners stay registered. Idempotent.
+     * callback with 6013 (before this returns, unless called from a callback). Blocks until the
+     * client has stopped (a few seconds at most); callable from any thread, including a callback.
+     * Listeners stay registered. Idempotent.
      */
     public void unInitSDK() {
         long old;
@@ -172,13 +175,6 @@ public class V2TIMManager {
         Lock read = lock.readLock();
         read.lock();
         try {
-            if (notReady(callback)) {
-                return;
-            }
-            if (userID == null || userSig == null) {
-                invalid(callback, userID == null ? "userID is null" : "userSig is null");
-                return;
-            }
             Native.login(handle, userID, userSig, callback);
         } finally {
             read.unlock();
@@ -194,9 +190,6 @@ public class V2TIMManager {
         Lock read = lock.readLock();
         read.lock();
         try {
-            if (notReady(callback)) {
-                return;
-            }
             Native.logout(handle, callback);
         } finally {
             read.unlock();
@@ -208,18 +201,38 @@ public class V2TIMManager {
         Lock read = lock.readLock();
         read.lock();
         try {
-            return handle == 0 ? null : Native.getLoginUser(handle);
+            return Native.getLoginUser(handle);
         } finally {
             read.unlock();
         }
     }
 
-    /** @return {@link #V2TIM_STATUS_LOGINED}, {@link #V2TIM_STATUS_LOGINING} or {@link #V2TIM_STATUS_LOGOUT} */
+    /**
+     * @return {@link #V2TIM_STATUS_LOGINED}, {@link #V2TIM_STATUS_LOGINING} (as soon as
+     *     {@link #login} returned, until its callback) or {@link #V2TIM_STATUS_LOGOUT}
+     */
     public int getLoginStatus() {
         Lock read = lock.readLock();
         read.lock();
         try {
-            return handle == 0 ? V2TIM_STATUS_LOGOUT : Native.getLoginStatus(handle);
+            return Native.getLoginStatus(handle);
+        } finally {
+            read.unlock();
+        }
+    }
+
+    /**
+     * The server's current time, from the server's clock as the login and heartbeat replies carry
+     * it (allowing for the round trip); changing the device's clock does not move it.
+     *
+     * @return Unix seconds; before the first successful login since {@link #initSDK}, the local
+     *     clock
+     */
+    public long getServerTime() {
+        Lock read = lock.readLock();
+        read.lock();
+        try {
+            return Native.getServerTime(handle);
         } finally {
             read.unlock();
         }
@@ -237,14 +250,7 @@ public class V2TIMManager {
         Lock read = lock.readLock();
         read.lock();
         try {
-            if (notReady(callback)) {
-                return;
-            }
-            if (status == null) {
-                invalid(callback, "status is null");
-                return;
-            }
-            Native.setSelfStatus(handle, status.getCustomStatus(), callback);
+            Native.setSelfStatus(handle, status, callback);
         } finally {
             read.unlock();
         }
@@ -263,14 +269,10 @@ public class V2TIMManager {
         Lock read = lock.readLock();
         read.lock();
         try {
-            if (notReady(callback)) {
-                return;
+            Object[] ids = toArray(userIDList, callback);
+            if (ids != UNREADABLE) {
+                Native.getUserStatus(handle, ids, callback);
             }
-            String[] ids = toArray(userIDList, callback);
-            if (ids == null) {
-                return;
-            }
-            Native.getUserStatus(handle, ids, callback);
         } finally {
             read.unlock();
         }
@@ -287,14 +289,10 @@ public class V2TIMManager {
         Lock read = lock.readLock();
         read.lock();
         try {
-            if (notReady(callback)) {
-                return;
+            Object[] ids = toArray(userIDList, callback);
+            if (ids != UNREADABLE) {
+                Native.subscribeUserStatus(handle, ids, callback);
             }
-            String[] ids = toArray(userIDList, callback);
-            if (ids == null) {
-                return;
-            }
-            Native.subscribeUserStatus(handle, ids, callback);
         } finally {
             read.unlock();
         }
@@ -310,17 +308,10 @@ public class V2TIMManager {
         Lock read = lock.readLock();
         read.lock();
         try {
-            if (notReady(callback)) {
-                return;
+            Object[] ids = toArray(userIDList, callback);
+            if (ids != UNREADABLE) {
+                Native.unsubscribeUserStatus(handle, ids, callback);
             }
-            String[] ids = null;
-            if (userIDList != null) {
-                ids = toArray(userIDList, callback);
-                if (ids == null) {
-                    return;
-                }
-            }
-            Native.unsubscribeUserStatus(handle, ids, callback);
         } finally {
             read.unlock();
         }
@@ -333,39 +324,23 @@ public class V2TIMManager {
         return listeners;
     }
 
-    /** Under the read lock: answers 6013 (later) when not initialised. */
-    private boolean notReady(Object callback) {
-        if (handle != 0) {
-            return false;
-        }
-        NativeSession.failLater(
-                null, callback, ERR_SDK_NOT_INITIALIZED, "the SDK is not initialised; call initSDK first");
-        return true;
-    }
+    /** What {@link #toArray} answers for a list it could not read (after reporting it). */
+    private static final Object[] UNREADABLE = new Object[0];
 
-    private void invalid(Object callback, String desc) {
-        NativeSession.failLater(session, callback, ERR_INVALID_PARAMETERS, desc);
-    }
-
-    /** The list as an array; null (after answering 6017) when it or an element is null. */
-    private String[] toArray(List<String> list, Object callback) {
+    /**
+     * The list as an array for the natives, which check its elements; null stays null. Under the
+     * read lock. A list whose own code throws cannot be translated: reported (6017) through the
+     * callback, as the natives report what they refuse, and {@link #UNREADABLE} is answered.
+     */
+    private Object[] toArray(List<String> list, Object callback) {
         if (list == null) {
-            invalid(callback, "userIDList is null");
             return null;
         }
-        String[] ids;
         try {
-            ids = list.toArray(new String[0]);
+            return list.toArray();
         } catch (RuntimeException e) {
-            invalid(callback, "userIDList cannot be read: " + e);
-            return null;
+            Native.fail(handle, callback, ERR_INVALID_PARAMETERS, "userIDList cannot be read: " + e);
+            return UNREADABLE;
         }
-        for (String id : ids) {
-            if (id == null) {
-                invalid(callback, "userIDList contains null");
-                return null;
-            }
-        }
-        return ids;
     }
 }

@@ -18,9 +18,27 @@ public class V2TIMSDKConfig {
     /** Log errors only. */
     public static final int V2TIM_LOG_ERROR = 6;
 
+    /** imstatus: the platform the library was built for (Android in an app). */
+    public static final int PLATFORM_DEFAULT = 0;
+    /** imstatus: "Android". */
+    public static final int PLATFORM_ANDROID = 1;
+    /** imstatus: "iPhone". */
+    public static final int PLATFORM_IPHONE = 2;
+    /** imstatus: "iPad". */
+    public static final int PLATFORM_IPAD = 3;
+    /** imstatus: "Windows". */
+    public static final int PLATFORM_WINDOWS = 4;
+    /** imstatus: "Mac". */
+    public static final int PLATFORM_MAC = 5;
+    /** imstatus: "Linux". */
+    public static final int PLATFORM_LINUX = 6;
+    /** imstatus: "Web". */
+    public static final int PLATFORM_WEB = 7;
+
     private int logLevel = V2TIM_LOG_WARN;
     private String serverAddress;
     private Executor callbackExecutor;
+    private int platform = PLATFORM_DEFAULT;
 
     /** @param level one of the {@code V2TIM_LOG_*} constants: what the SDK logs */
     public void setLogLevel(int level) {
@@ -62,5 +80,22 @@ public class V2TIMSDKConfig {
     /** @return the callback executor, or null */
     public Executor getCallbackExecutor() {
         return callbackExecutor;
+    }
+
+    /**
+     * imstatus: the platform this device declares at login, one of the {@code PLATFORM_*}
+     * constants (the values of the C API's {@code IMS_PLATFORM_*}). The server applies its
+     * multi-device rules per platform, and others see it in
+     * {@link V2TIMUserStatus#getOnlineDevices}. Another value makes initSDK fail.
+     *
+     * @param platform the platform, {@link #PLATFORM_DEFAULT} by default
+     */
+    public void setPlatform(int platform) {
+        this.platform = platform;
+    }
+
+    /** @return the platform this device declares */
+    public int getPlatform() {
+        return platform;
     }
 }

@@ -71,6 +71,58 @@ public class ApiTest extends ImTestBase {
     }
 
     @Test
+    public void loginStatusIsLoginingAsSoonAsLoginReturned() throws java.io.IOException {
+        // A server that accepts the connection and never answers: the login stays in flight.
+        java.net.ServerSocket silent =
+                new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress());
+        try {
+            V2TIMSDKConfig config = new V2TIMSDKConfig();
+            config.setServerAddress("127.0.0.1:" + silent.getLocalPort());
+            assertTrue(manager.initSDK(null, ultimateApp(), config));
+            assertEquals(V2TIMManager.V2TIM_STATUS_LOGOUT, manager.getLoginStatus());
+            Probe login = new Probe();
+            manager.login("oscar", TestEnv.sig(ultimateApp(), "oscar"), login);
+            assertEquals(V2TIMManager.V2TIM_STATUS_LOGINING, manager.getLoginStatus());
+            manager.unInitSDK();
+            login.awaitError(6013);
+            assertEquals(V2TIMManager.V2TIM_STATUS_LOGOUT, manager.getLoginStatus());
+        } finally {
+            silent.close();
+        }
+    }
+
+    @Test
+    public void serverTimeIsTheLocalClockUntilTheServerSaysItAndThenTheServers() {
+        assertTrue(Math.abs(manager.getServerTime() - System.currentTimeMillis() / 1000) <= 2);
+        init(ultimateApp());
+        assertTrue(Math.abs(manager.getServerTime() - System.currentTimeMillis() / 1000) <= 2);
+        login("oscar", ultimateApp());
+        // The real server runs on this machine: its clock is the local one.
+        assertTrue(Math.abs(manager.getServerTime() - System.currentTimeMillis() / 1000) <= 2);
+    }
+
+    @Test
+    public void thePlatformIsWhatTheServerShowsOthers() {
+        assertEquals(V2TIMSDKConfig.PLATFORM_DEFAULT, new V2TIMSDKConfig().getPlatform());
+        V2TIMSDKConfig config = TestEnv.config();
+        config.setPlatform(42);
+        assertFalse("no such platform", manager.initSDK(null, ultimateApp(), config));
+        config.setPlatform(V2TIMSDKConfig.PLATFORM_IPAD);
+        assertTrue(manager.initSDK(null, ultimateApp(), config));
+        login("mallory", ultimateApp());
+        Probe p = new Probe();
+        manager.getUserStatus(Arrays.asList("mallory"), p);
+        assertEquals(Arrays.asList("iPad"), p.awaitSuccess().value().get(0).getOnlineDevices());
+        manager.unInitSDK();
+        // The default: the host's platform (this JVM runs on Linux).
+        init(ultimateApp());
+        login("mallory", ultimateApp());
+        p = new Probe();
+        manager.getUserStatus(Arrays.asList("mallory"), p);
+        assertEquals(Arrays.asList("Linux"), p.awaitSuccess().value().get(0).getOnlineDevices());
+    }
+
+    @Test
     public void initWithNullConfigAndTheOlderForm() {
         // A null config uses the defaults ($IMSTATUS_SERVER, else 127.0.0.1:7800).
         assertTrue(manager.initSDK(null, ultimateApp(), null));

@@ -20,8 +20,9 @@ import java.util.List;
 import org.junit.Test;
 
 /**
- * Errors reach the app as onError(code, desc) with the V2TIM codes. Only "not initialised" and
- * null arguments are decided in the binding; everything else is the client's or the server's.
+ * Errors reach the app as onError(code, desc) with the V2TIM codes, never inside the call. Nothing
+ * is decided in the binding: null arguments are refused by the SDK through the callback, in call
+ * order; "not initialised" by the library on its error thread; the rest by the server.
  */
 public class ErrorsTest extends ImTestBase {
     private static final int ERR_SDK_NOT_INITIALIZED = 6013;
@@ -68,7 +69,7 @@ public class ErrorsTest extends ImTestBase {
         for (Probe p : probes) {
             p.awaitError(ERR_SDK_NOT_INITIALIZED);
             assertNotSame("never inline", Thread.currentThread(), p.thread());
-            assertEquals(Delivery.LOCAL_THREAD_NAME, p.threadName());
+            assertEquals("imstatus-errors", p.threadName());
         }
         assertEquals(V2TIMManager.V2TIM_STATUS_LOGOUT, manager.getLoginStatus());
     }
@@ -151,10 +152,64 @@ public class ErrorsTest extends ImTestBase {
         p = new Probe();
         manager.login("peggy", null, p);
         p.awaitError(ERR_INVALID_PARAMETERS);
+        assertEquals("imstatus-callback", p.threadName());
+        assertTrue(p.desc(), p.desc().contains("userSig is null"));
+        // Not a String (a raw list): refused the same way.
+        @SuppressWarnings({"unchecked", "rawtypes"})
+        List<String> numbers = (List) Arrays.asList("peggy", 42);
+        p = new Probe();
+        manager.getUserStatus(numbers, p);
+        p.awaitError(ERR_INVALID_PARAMETERS);
+        assertTrue(p.desc(), p.desc().contains("userIDList[1] is not a String"));
+        // A list that cannot even be read.
+        p = new Probe();
+        manager.subscribeUserStatus(new java.util.AbstractList<String>() {
+            @Override
+            public String get(int index) {
+                throw new IllegalStateException("broken list");
+            }
+
+            @Override
+            public int size() {
+                return 1;
+            }
+        }, p);
+        p.awaitError(ERR_INVALID_PARAMETERS);
+        assertTrue(p.desc(), p.desc().contains("broken list"));
         // Still logged in and working.
         p = new Probe();
         manager.getUserStatus(Arrays.asList("peggy"), p);
         p.awaitSuccess();
+    }
+
+    @Test
+    public void refusalsComeInCallOrderWithTheSdksOtherAnswers() {
+        init(ultimateApp());
+        final List<String> order = Collections.synchronizedList(new ArrayList<String>());
+        List<Probe> probes = new ArrayList<Probe>();
+        for (int i = 0; i < 9; i++) {
+            final String name = "call " + i;
+            Probe p = new Probe() {
+                @Override
+                public void onError(int code, String desc) {
+                    order.add(name);
+                    super.onError(code, desc);
+                }
+            };
+            probes.add(p);
+            if (i % 3 == 1) {
+                manager.setSelfStatus(null, p); // refused: 6017
+            } else {
+                manager.logout(p); // not logged in: 6014, decided by the SDK at once
+            }
+        }
+        for (int i = 0; i < probes.size(); i++) {
+            probes.get(i).awaitError(i % 3 == 1 ? ERR_INVALID_PARAMETERS : ERR_SDK_NOT_LOGGED_IN);
+            assertEquals("imstatus-callback", probes.get(i).threadName());
+        }
+        for (int i = 0; i < order.size(); i++) {
+            assertEquals(order.toString(), "call " + i, order.get(i));
+        }
     }
 
     @Test

@@ -35,6 +35,6 @@ public abstract class ImTestBase {
 
     /** JNI global references the natives hold now. */
     public static long liveGlobalRefs() {
-        return Native.debugLiveGlobalRefs();
+        return TestHooks.liveObjects("JniGlobalRef");
     }
 }

@@ -11,8 +11,9 @@ import java.util.Arrays;
 import org.junit.Test;
 
 /**
- * The natives themselves, called directly with what the Java layer never passes: they throw a Java
- * exception rather than crash, panics included, and leave no exception pending otherwise.
+ * The natives themselves, called directly: a zero handle and null arguments are reported through
+ * the callback (6013, 6017), never thrown and never a crash; what no callback can report throws
+ * a Java exception, panics included; no exception is left pending otherwise.
  */
 public class NativeBoundaryTest extends ImTestBase {
     private interface Call {
@@ -33,58 +34,60 @@ public class NativeBoundaryTest extends ImTestBase {
     }
 
     @Test
-    public void aZeroHandleIsRefused() {
-        expect(IllegalArgumentException.class, new Call() {
-            @Override
-            public void run() {
-                Native.login(0, "a", "b", null);
-            }
-        });
-        expect(IllegalArgumentException.class, new Call() {
-            @Override
-            public void run() {
-                Native.getLoginStatus(0);
-            }
-        });
-        expect(IllegalArgumentException.class, new Call() {
-            @Override
-            public void run() {
-                Native.destroy(0);
-            }
-        });
+    public void aZeroHandleIsNotInitialised() {
+        Probe login = new Probe();
+        Native.login(0, "a", "b", login);
+        login.awaitError(6013);
+        assertEquals("imstatus-errors", login.threadName());
+        Probe nulls = new Probe();
+        Native.getUserStatus(0, null, nulls);
+        nulls.awaitError(6013);
+        Native.logout(0, null); // no callback: nothing to report, nothing breaks
+        assertEquals(V2TIMManager.V2TIM_STATUS_LOGOUT, Native.getLoginStatus(0));
+        assertEquals(null, Native.getLoginUser(0));
+        assertTrue(Math.abs(Native.getServerTime(0) - System.currentTimeMillis() / 1000) <= 2);
+        Native.destroy(0);
+        Probe failed = new Probe();
+        Native.fail(0, failed, 6017, "reported by the binding");
+        assertEquals("reported by the binding", failed.awaitError(6017).desc());
     }
 
     @Test
-    public void nullsThrowNullPointerException() {
+    public void nullsAreRefusedThroughTheCallback() {
         init(ultimateApp());
         login("heidi", ultimateApp());
         final long handle = handle();
+        Probe p = new Probe();
+        Native.login(handle, null, "sig", p);
+        assertEquals("userID is null", p.awaitError(6017).desc());
+        p = new Probe();
+        Native.getUserStatus(handle, null, p);
+        assertEquals("userIDList is null", p.awaitError(6017).desc());
+        p = new Probe();
+        Native.subscribeUserStatus(handle, new Object[] {"a", null}, p);
+        assertEquals("userIDList[1] is null", p.awaitError(6017).desc());
+        p = new Probe();
+        Native.unsubscribeUserStatus(handle, new Object[] {"a", 1}, p);
+        assertEquals("userIDList[1] is not a String", p.awaitError(6017).desc());
+        p = new Probe();
+        Native.setSelfStatus(handle, null, p);
+        assertEquals("status is null", p.awaitError(6017).desc());
+        // Without a callback: nothing to report, nothing breaks.
+        Native.login(handle, null, null, null);
         expect(NullPointerException.class, new Call() {
             @Override
             public void run() {
-                Native.login(handle, null, "sig", null);
+                Native.create(null, 1, null, 0);
             }
         });
-        expect(NullPointerException.class, new Call() {
+        expect(IllegalArgumentException.class, new Call() {
             @Override
             public void run() {
-                Native.getUserStatus(handle, null, null);
-            }
-        });
-        expect(NullPointerException.class, new Call() {
-            @Override
-            public void run() {
-                Native.subscribeUserStatus(handle, new String[] {"a", null}, null);
-            }
-        });
-        expect(NullPointerException.class, new Call() {
-            @Override
-            public void run() {
-                Native.create(null, 1, null);
+                Native.create(new NativeSession(manager, null), 1, null, 8);
             }
         });
         // The client is unharmed.
-        Probe p = new Probe();
+        p = new Probe();
         manager.getUserStatus(Arrays.asList("heidi"), p);
         p.awaitSuccess();
     }
@@ -95,7 +98,7 @@ public class NativeBoundaryTest extends ImTestBase {
             expect(IllegalStateException.class, new Call() {
                 @Override
                 public void run() {
-                    Native.debugPanic();
+                    TestHooks.panic();
                 }
             });
         }

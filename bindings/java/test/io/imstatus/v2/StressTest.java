@@ -6,9 +6,6 @@ import static io.imstatus.v2.TestEnv.ultimateApp;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertTrue;
 
-import java.io.BufferedReader;
-import java.io.FileReader;
-import java.io.IOException;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -19,21 +16,16 @@ import org.junit.Test;
 
 /**
  * 10,000 calls with callbacks (successes with and without a value, errors, and the listener events
- * they cause), then: the JNI global references are back where they started (the natives' own
- * counter exactly; the JVM's count from a heap dump, class by class, none above its start), and so
- * is the process's resident memory, within {@link #RSS_TOLERANCE_KIB}.
+ * they cause), then every count is back where it started, exactly: the natives' JNI global
+ * references, the library's pending callbacks and clients (its own counters, {@link TestHooks}),
+ * and the JVM's JNI global references from a heap dump, class by class. No tolerance: nothing
+ * here reads the process's memory, which moves with whatever else the machine is doing.
  */
 public class StressTest extends ImTestBase {
     /** 10,000; {@code -Dimstatus.stress.calls=N} to try more. */
     static final int CALLS = Integer.getInteger("imstatus.stress.calls", 10000);
     static final int WARM_UP = Integer.getInteger("imstatus.stress.warmup", 10000);
     static final int IN_FLIGHT = 200;
-    /**
-     * Allowed RSS growth across the measured calls: 2 MiB, for the JIT and the allocator's
-     * arenas. Runs here grow by 0 to 700 KiB whether 10,000 or 100,000 calls are measured; a
-     * leak of even 200 bytes a call would show as 2 MiB at 10,000.
-     */
-    static final long RSS_TOLERANCE_KIB = 2048;
 
     private final AtomicInteger successes = new AtomicInteger();
     private final AtomicInteger errors = new AtomicInteger();
@@ -41,7 +33,7 @@ public class StressTest extends ImTestBase {
     private long peakRefs;
 
     @Test
-    public void tenThousandCallsLeaveNoReferenceOrMemoryBehind() throws Exception {
+    public void tenThousandCallsLeaveNoReferenceOrObjectBehind() throws Exception {
         init(ultimateApp());
         manager.addIMSDKListener(new V2TIMSDKListener() {
             @Override
@@ -52,12 +44,12 @@ public class StressTest extends ImTestBase {
         login("stress", ultimateApp());
 
         run(WARM_UP);
-        // The first heap dump sets up what later ones reuse. Dumping takes memory of its own, so
-        // the RSS is read after the first measured dump and before the second.
+        // The first heap dump sets up what later ones reuse.
         Hprof.jniGlobalRefsByClass();
         Map<String, Integer> jvm0 = Hprof.jniGlobalRefsByClass();
         long refs0 = settledGlobalRefs();
-        long rss0 = settledRssKib();
+        long pending0 = settledPendingCallbacks();
+        long clients0 = TestHooks.liveObjects("JniClient");
 
         successes.set(0);
         errors.set(0);
@@ -67,8 +59,9 @@ public class StressTest extends ImTestBase {
         run(CALLS);
         long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
 
-        long rss1 = settledRssKib();
         long refs1 = settledGlobalRefs();
+        long pending1 = settledPendingCallbacks();
+        long clients1 = TestHooks.liveObjects("JniClient");
         Map<String, Integer> jvm1 = jvmRefsBackTo(jvm0);
         int jvmRefs0 = total(jvm0);
         int jvmRefs1 = total(jvm1);
@@ -84,8 +77,8 @@ public class StressTest extends ImTestBase {
         }
         System.out.println("stress: native live global references before " + refs0 + ", peak "
                 + peakRefs + " (one per pending callback), after " + refs1);
-        System.out.println("stress: RSS before " + rss0 + " KiB, after " + rss1 + " KiB, change "
-                + (rss1 - rss0) + " KiB (tolerance " + RSS_TOLERANCE_KIB + " KiB)");
+        System.out.println("stress: pending callbacks before " + pending0 + ", after " + pending1
+                + "; clients before " + clients0 + ", after " + clients1);
 
         assertEquals(CALLS, successes.get() + errors.get());
         assertTrue("listener events happened", events.get() > 0);
@@ -95,7 +88,10 @@ public class StressTest extends ImTestBase {
         assertEquals("native global references", refs0, refs1);
         assertTrue("JVM JNI global references grew: " + jvm0 + " -> " + jvm1,
                 noneGrew(jvm0, jvm1));
-        assertTrue("RSS grew by " + (rss1 - rss0) + " KiB", rss1 - rss0 <= RSS_TOLERANCE_KIB);
+        assertEquals("pending callbacks", 0, pending0);
+        assertEquals("pending callbacks", 0, pending1);
+        assertEquals("clients", 1, clients0);
+        assertEquals("clients", 1, clients1);
     }
 
     /**
@@ -223,15 +219,17 @@ public class StressTest extends ImTestBase {
         return live;
     }
 
-    /** Resident set size after a few full GCs, from /proc/self/statm (pages of 4 KiB). */
-    private static long settledRssKib() throws InterruptedException, IOException {
-        for (int i = 0; i < 3; i++) {
-            System.gc();
-            Thread.sleep(100);
+    /**
+     * The library's pending callbacks once the last one is gone: a callback object is released on
+     * the callback thread just after the callback returned, so shortly after the test saw it.
+     */
+    private static long settledPendingCallbacks() throws InterruptedException {
+        long deadline = System.currentTimeMillis() + 5000;
+        long live = TestHooks.liveObjects("PendingCallback");
+        while (live != 0 && System.currentTimeMillis() < deadline) {
+            Thread.sleep(10);
+            live = TestHooks.liveObjects("PendingCallback");
         }
-        try (BufferedReader r = new BufferedReader(new FileReader("/proc/self/statm"))) {
-            String[] fields = r.readLine().trim().split("\\s+");
-            return Long.parseLong(fields[1]) * 4;
-        }
+        return live;
     }
 }

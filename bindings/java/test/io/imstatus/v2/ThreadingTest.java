@@ -81,7 +81,7 @@ public class ThreadingTest extends ImTestBase {
             Probe get = new Probe();
             manager.getUserStatus(Arrays.asList("carol"), get);
             assertEquals("app-executor", get.awaitSuccess().threadName());
-            // Errors the binding decides go there too.
+            // Refusals of the SDK go there too.
             Probe bad = new Probe();
             manager.getUserStatus(null, bad);
             assertEquals("app-executor", bad.awaitError(6017).threadName());
