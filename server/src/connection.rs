@@ -10,7 +10,10 @@
 //! for the stall timeout closes the connection, so no writer blocks forever on a client that does
 //! not read.
 
+use std::future::{poll_fn, Future};
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use tokio::net::TcpStream;
@@ -44,6 +47,20 @@ enum Event {
     Out(Taken),
 }
 
+/// Polls a second source when the first is not ready.
+trait OrElsePending<T> {
+    fn or_else_pending(self, other: impl FnOnce() -> Poll<T>) -> Poll<T>;
+}
+
+impl<T> OrElsePending<T> for Poll<T> {
+    fn or_else_pending(self, other: impl FnOnce() -> Poll<T>) -> Poll<T> {
+        match self {
+            Poll::Ready(value) => Poll::Ready(value),
+            Poll::Pending => other(),
+        }
+    }
+}
+
 /// Serves one accepted connection until it closes. `unauthenticated` is held until the
 /// connection logs in (it counts against its address's cap until then).
 pub async fn serve<P: Send + 'static>(
@@ -67,15 +84,28 @@ pub async fn serve<P: Send + 'static>(
     };
     let mut input: Vec<u8> = Vec::new();
     let mut reading = true;
+    // Which side goes first this time: taking turns, so that a busy outbox cannot keep the
+    // connection from reading (heartbeats included), nor requests from writing.
+    let mut out_first = false;
     let why = loop {
-        let event = if reading {
-            tokio::select! {
-                taken = outbox.take() => Event::Out(taken),
-                ready = stream.readable() => Event::Readable(ready),
+        out_first = !out_first;
+        // Polled by hand rather than with `select!`: an idle connection then keeps no future.
+        let event = poll_fn(|cx| {
+            let out = |cx: &mut Context<'_>| outbox.poll_take(cx).map(Event::Out);
+            let read = |cx: &mut Context<'_>| {
+                if reading {
+                    stream.poll_read_ready(cx).map(Event::Readable)
+                } else {
+                    Poll::Pending
+                }
+            };
+            if out_first {
+                out(cx).or_else_pending(|| read(cx))
+            } else {
+                read(cx).or_else_pending(|| out(cx))
             }
-        } else {
-            Event::Out(outbox.take().await)
-        };
+        })
+        .await;
         match event {
             Event::Out(Taken::Bytes(bytes)) => {
                 if let Err(why) = write_all(&stream, &outbox, &bytes, session.stall).await {
@@ -341,28 +371,43 @@ async fn handle(hub: &Hub, conn: ConnId, id: u64, request: Request) -> ServerMes
 }
 
 /// Writes all of `bytes`, failing when the socket takes nothing for `stall`, or when the
-/// outbox overflows meanwhile (the client reads too slowly for what is queued for it).
+/// outbox overflows meanwhile (the client reads too slowly for what is queued for it). Tries
+/// the write first: the socket nearly always has room, and then no timer is made.
 async fn write_all(
     stream: &TcpStream,
     outbox: &Outbox,
     mut bytes: &[u8],
     stall: Duration,
 ) -> Result<(), &'static str> {
+    let mut deadline: Option<Pin<Box<tokio::time::Sleep>>> = None;
     while !bytes.is_empty() {
-        tokio::select! {
-            writable = tokio::time::timeout(stall, stream.writable()) => match writable {
-                Err(_) => return Err("no write progress within the stall timeout"),
-                Ok(Err(_)) => return Err("the socket failed"),
-                Ok(Ok(())) => {}
-            },
-            () = outbox.overflowed() => return Err("a slow consumer: its outbox outgrew its limits"),
-        }
         match stream.try_write(bytes) {
             Ok(0) => return Err("the socket is closed"),
-            Ok(n) => bytes = &bytes[n..],
+            Ok(n) => {
+                bytes = &bytes[n..];
+                // Progress: the stall timeout starts again.
+                deadline = None;
+                continue;
+            }
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
             Err(_) => return Err("the socket is closed"),
         }
+        let sleep = deadline.get_or_insert_with(|| Box::pin(tokio::time::sleep(stall)));
+        poll_fn(|cx| {
+            if outbox.poll_overflowed(cx).is_ready() {
+                return Poll::Ready(Err("a slow consumer: its outbox outgrew its limits"));
+            }
+            match stream.poll_write_ready(cx) {
+                Poll::Ready(Ok(())) => return Poll::Ready(Ok(())),
+                Poll::Ready(Err(_)) => return Poll::Ready(Err("the socket failed")),
+                Poll::Pending => {}
+            }
+            sleep
+                .as_mut()
+                .poll(cx)
+                .map(|()| Err("no write progress within the stall timeout"))
+        })
+        .await?;
     }
     Ok(())
 }

@@ -44,6 +44,11 @@ pub const FILE_NAME: &str = "imstatus.redb";
 /// The layout this code reads and writes.
 const SCHEMA: u64 = 1;
 
+/// Memory redb may use to cache the file (its default is 1 GiB). Users are read once, when first
+/// needed after a start, and written behind: a small cache is enough, and it keeps the server's
+/// memory per user down (docs/benchmarks.md: memory per connection).
+const CACHE_BYTES: usize = 4 << 20;
+
 /// How long the committer waits before it tries a failed commit again.
 const RETRY_AFTER: Duration = Duration::from_secs(1);
 
@@ -148,12 +153,15 @@ impl DurableStore {
         let damaged = "the file is damaged or is not an imstatus data file";
         // redb may panic on a file it cannot make sense of: that must be an error, not a crash.
         let opened = std::panic::catch_unwind(|| {
-            let db = Database::create(&path).map_err(|e| match e {
-                redb::DatabaseError::DatabaseAlreadyOpen => {
-                    "another imstatus process is using this data directory".to_string()
-                }
-                e => format!("{e}; {damaged}"),
-            })?;
+            let db = Database::builder()
+                .set_cache_size(CACHE_BYTES)
+                .create(&path)
+                .map_err(|e| match e {
+                    redb::DatabaseError::DatabaseAlreadyOpen => {
+                        "another imstatus process is using this data directory".to_string()
+                    }
+                    e => format!("{e}; {damaged}"),
+                })?;
             let epoch = next_epoch(&db)?;
             Ok::<_, String>((db, epoch))
         });

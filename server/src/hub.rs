@@ -5,7 +5,6 @@
 //! so they arrive in the order made (N3). A reply keeps the place reserved when its request
 //! arrived ([`Outbox::reserve`]), so it leaves before the pushes it caused.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -13,7 +12,7 @@ use imstatus_protocol::encode;
 
 use crate::durable::DurableStore;
 use crate::engine::{
-    CloseReason, ConnId, Engine, Millis, Sharded, Sink, StatusChange, Store, SHARDS,
+    CloseReason, ConnId, Engine, FastMap, Millis, Sharded, Sink, StatusChange, Store, SHARDS,
 };
 use crate::outbox::{EncodedStatus, End, Limits, Outbox};
 
@@ -30,11 +29,11 @@ pub fn now_ms() -> Millis {
 /// Every open connection's outbox, sharded by connection: the engine's [`Sink`].
 #[derive(Default)]
 pub struct Outboxes {
-    table: Sharded<HashMap<ConnId, Arc<Outbox>>>,
+    table: Sharded<FastMap<ConnId, Arc<Outbox>>>,
 }
 
 impl Outboxes {
-    fn shard(&self, conn: ConnId) -> std::sync::MutexGuard<'_, HashMap<ConnId, Arc<Outbox>>> {
+    fn shard(&self, conn: ConnId) -> std::sync::MutexGuard<'_, FastMap<ConnId, Arc<Outbox>>> {
         self.table.lock_for(&conn)
     }
 

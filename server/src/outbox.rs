@@ -8,10 +8,11 @@
 //! the connection is closed as a slow consumer.
 
 use std::collections::VecDeque;
+use std::future::poll_fn;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
 
 use indexmap::IndexMap;
-use tokio::sync::Notify;
 
 use crate::engine::CloseReason;
 
@@ -60,11 +61,11 @@ pub enum Taken {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Slot(u64);
 
+/// One connection's outbox. Its one reader is the connection's task, which polls it
+/// ([`Outbox::poll_take`], [`Outbox::poll_overflowed`]); anything that changes the outbox wakes
+/// that task. A stored waker rather than a `Notify`: no future to keep per idle connection.
 pub struct Outbox {
     state: Mutex<State>,
-    ready: Notify,
-    /// Wakes whoever waits in [`Outbox::overflowed`].
-    overflow: Notify,
     limits: Limits,
 }
 
@@ -75,6 +76,18 @@ struct State {
     entries: usize,
     next_slot: u64,
     end: Option<End>,
+    /// The connection's task, when it waits for the outbox.
+    waker: Option<Waker>,
+}
+
+impl State {
+    /// Remembers who to wake, cloning the waker only when it changed.
+    fn wait(&mut self, cx: &Context<'_>) {
+        match &self.waker {
+            Some(waker) if waker.will_wake(cx.waker()) => {}
+            _ => self.waker = Some(cx.waker().clone()),
+        }
+    }
 }
 
 enum Item {
@@ -86,8 +99,6 @@ impl Outbox {
     pub fn new(limits: Limits) -> Outbox {
         Outbox {
             state: Mutex::new(State::default()),
-            ready: Notify::new(),
-            overflow: Notify::new(),
             limits,
         }
     }
@@ -122,8 +133,7 @@ impl Outbox {
         *frame = Some(framed);
         state.bytes += size;
         let ok = self.check(&mut state);
-        drop(state);
-        self.ready.notify_one();
+        wake(state);
         ok
     }
 
@@ -163,8 +173,7 @@ impl Outbox {
             }
         }
         let ok = self.check(&mut state);
-        drop(state);
-        self.ready.notify_one();
+        wake(state);
         ok
     }
 
@@ -175,11 +184,7 @@ impl Outbox {
         if state.end.is_none() {
             state.end = Some(end);
         }
-        drop(state);
-        self.ready.notify_one();
-        if end == End::Overflow {
-            self.overflow.notify_waiters();
-        }
+        wake(state);
     }
 
     /// Ends the outbox if it outgrew its limits; answers whether it is still open.
@@ -193,52 +198,57 @@ impl Outbox {
             state.bytes = 0;
             state.entries = 0;
             state.end = Some(End::Overflow);
-            self.overflow.notify_waiters();
         }
         !over
     }
 
-    /// Completes once the outbox has overflowed: a writer stuck on a full socket stops then.
-    pub async fn overflowed(&self) {
-        loop {
-            let notified = self.overflow.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            if self.state().end == Some(End::Overflow) {
-                return;
-            }
-            notified.await;
+    /// Ready once the outbox has overflowed: a writer stuck on a full socket stops then.
+    pub fn poll_overflowed(&self, cx: &Context<'_>) -> Poll<()> {
+        let mut state = self.state();
+        if state.end == Some(End::Overflow) {
+            Poll::Ready(())
+        } else {
+            state.wait(cx);
+            Poll::Pending
         }
     }
 
-    /// Waits for something to write: every frame ready at the front (up to the first reply
-    /// not yet made), or the end.
-    pub async fn take(&self) -> Taken {
-        loop {
-            let notified = self.ready.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            {
-                let mut state = self.state();
-                if state.end == Some(End::Overflow) {
-                    return Taken::End(Vec::new(), End::Overflow);
-                }
-                let ending = state.end;
-                let bytes = drain(&mut state, ending.is_some());
-                if let Some(end) = ending {
-                    return Taken::End(bytes, end);
-                }
-                if !bytes.is_empty() {
-                    return Taken::Bytes(bytes);
-                }
-            }
-            notified.await;
+    /// Something to write: every frame ready at the front (up to the first reply not yet
+    /// made), or the end.
+    pub fn poll_take(&self, cx: &Context<'_>) -> Poll<Taken> {
+        let mut state = self.state();
+        if state.end == Some(End::Overflow) {
+            return Poll::Ready(Taken::End(Vec::new(), End::Overflow));
         }
+        let ending = state.end;
+        let bytes = drain(&mut state, ending.is_some());
+        if let Some(end) = ending {
+            return Poll::Ready(Taken::End(bytes, end));
+        }
+        if !bytes.is_empty() {
+            return Poll::Ready(Taken::Bytes(bytes));
+        }
+        state.wait(cx);
+        Poll::Pending
+    }
+
+    /// Waits for [`Outbox::poll_take`].
+    pub async fn take(&self) -> Taken {
+        poll_fn(|cx| self.poll_take(cx)).await
     }
 
     /// Bytes waiting, for tests and benchmarks.
     pub fn queued_bytes(&self) -> usize {
         self.state().bytes
+    }
+}
+
+/// Wakes the connection's task, if it waits, once the lock is let go.
+fn wake(mut state: MutexGuard<'_, State>) {
+    let waker = state.waker.take();
+    drop(state);
+    if let Some(waker) = waker {
+        waker.wake();
     }
 }
 
@@ -258,7 +268,7 @@ fn drain(state: &mut State, ending: bool) -> Vec<u8> {
             Item::Statuses(group) => {
                 state.bytes -= group.values().map(|s| s.json.len() + 1).sum::<usize>();
                 state.entries -= group.len() - 1;
-                out.extend_from_slice(&frame(&status_changed(group)));
+                status_changed_into(group, &mut out);
             }
         }
         state.items.pop_front();
@@ -275,13 +285,15 @@ fn frame(payload: &[u8]) -> Vec<u8> {
     framed
 }
 
-/// The bytes of `encode(&ServerMessage::StatusChanged { statuses })`, joined from statuses that
-/// were each encoded once for all their receivers. Empties `group`.
-fn status_changed(group: &mut IndexMap<Arc<str>, Arc<EncodedStatus>>) -> Vec<u8> {
+/// Appends the frame of `encode(&ServerMessage::StatusChanged { statuses })` to `out`, joined
+/// from statuses that were each encoded once for all their receivers. Empties `group`.
+fn status_changed_into(group: &mut IndexMap<Arc<str>, Arc<EncodedStatus>>, out: &mut Vec<u8>) {
     const HEAD: &[u8] = br#"{"type":"status_changed","statuses":["#;
     const TAIL: &[u8] = b"]}";
-    let body: usize = group.values().map(|s| s.json.len() + 1).sum();
-    let mut out = Vec::with_capacity(HEAD.len() + body + TAIL.len());
+    let body: usize = group.values().map(|s| s.json.len() + 1).sum::<usize>() - 1;
+    let len = HEAD.len() + body + TAIL.len();
+    out.reserve(4 + len);
+    out.extend_from_slice(&(len as u32).to_be_bytes());
     out.extend_from_slice(HEAD);
     for (i, (_, status)) in group.drain(..).enumerate() {
         if i > 0 {
@@ -290,7 +302,6 @@ fn status_changed(group: &mut IndexMap<Arc<str>, Arc<EncodedStatus>>) -> Vec<u8>
         out.extend_from_slice(&status.json);
     }
     out.extend_from_slice(TAIL);
-    out
 }
 
 #[cfg(test)]

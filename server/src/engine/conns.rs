@@ -3,10 +3,9 @@
 //! A session is only ever changed while holding the lock of its user, so an operation that
 //! reads a connection's session, takes that user's lock and reads it again knows it is current.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::sharded::Sharded;
+use super::sharded::{FastMap, Sharded};
 use super::types::{CloseReason, ConnId, Millis, UserKey};
 
 pub(crate) struct Conn {
@@ -27,7 +26,7 @@ pub(crate) struct Session {
 
 #[derive(Default)]
 pub(crate) struct Conns {
-    table: Sharded<HashMap<ConnId, Conn>>,
+    table: Sharded<FastMap<ConnId, Conn>>,
 }
 
 impl Conns {

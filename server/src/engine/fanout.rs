@@ -7,16 +7,15 @@
 //! own lock. The tables cover the users this engine has loaded; a user who is not loaded has no
 //! connection here, so no change needs to reach them.
 
-use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use super::sharded::Sharded;
+use super::sharded::{FastMap, FastSet, Sharded};
 use super::types::{ConnId, UserKey};
 
 #[derive(Default)]
 struct Watchers {
-    subscribers: HashSet<Arc<str>>,
-    friend_owners: HashSet<Arc<str>>,
+    subscribers: FastSet<Arc<str>>,
+    friend_owners: FastSet<Arc<str>>,
 }
 
 impl Watchers {
@@ -34,8 +33,8 @@ pub(crate) enum Watch {
 
 #[derive(Default)]
 pub(crate) struct Fanout {
-    watchers: Sharded<HashMap<UserKey, Watchers>>,
-    local: Sharded<HashMap<UserKey, Vec<ConnId>>>,
+    watchers: Sharded<FastMap<UserKey, Watchers>>,
+    local: Sharded<FastMap<UserKey, Vec<ConnId>>>,
 }
 
 impl Fanout {

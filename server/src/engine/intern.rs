@@ -4,14 +4,13 @@
 //! interning makes each of those a pointer to one allocation (docs/benchmarks.md: memory per
 //! subscription). IDs nobody holds any more are dropped a shard at a time by the tick.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 
-use super::sharded::Sharded;
+use super::sharded::{FastSet, Sharded};
 
 #[derive(Default)]
 pub(crate) struct Interner {
-    names: Sharded<HashSet<Arc<str>>>,
+    names: Sharded<FastSet<Arc<str>>>,
 }
 
 impl Interner {

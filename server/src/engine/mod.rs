@@ -28,7 +28,7 @@ mod store;
 mod subscription;
 mod types;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use indexmap::IndexSet;
@@ -49,7 +49,7 @@ use conns::Conns;
 use fanout::{Fanout, Watch};
 use intern::Interner;
 use rate::RateLimiter;
-pub(crate) use sharded::Sharded;
+pub(crate) use sharded::{FastMap, Sharded};
 
 /// Longest custom status, in bytes of UTF-8 (C1).
 pub const MAX_CUSTOM_STATUS_BYTES: usize = 100;
@@ -79,11 +79,11 @@ pub struct Engine<S: Store = MemoryStore> {
 /// The users of one shard: their records, call windows and pending deadlines.
 #[derive(Default)]
 pub(crate) struct Shard {
-    records: HashMap<UserKey, UserRecord>,
+    records: FastMap<UserKey, UserRecord>,
     rates: RateLimiter,
     /// Users with a pending retention deadline (an OFFLINE device, or subscriptions while away),
     /// so that [`Engine::tick`] visits only them, with the times those deadlines count from.
-    timed: HashMap<UserKey, Deadlines>,
+    timed: FastMap<UserKey, Deadlines>,
 }
 
 /// What a timed user's retention deadlines count from. The retention periods themselves are

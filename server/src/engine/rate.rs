@@ -1,7 +1,9 @@
 //! Per-user call rate limits (Q4, S3, and the abuse cap on setSelfStatus): a sliding window of
 //! accepted calls.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
+
+use super::sharded::FastMap;
 
 use super::settings::RateLimit;
 use super::types::{Millis, UserKey};
@@ -18,7 +20,7 @@ pub(crate) enum Api {
 /// The windows of the users of one shard.
 #[derive(Debug, Default)]
 pub(crate) struct RateLimiter {
-    accepted: HashMap<(UserKey, Api), VecDeque<Millis>>,
+    accepted: FastMap<(UserKey, Api), VecDeque<Millis>>,
 }
 
 impl RateLimiter {

@@ -9,6 +9,14 @@
 use std::hash::{BuildHasher, Hash};
 use std::sync::{Mutex, MutexGuard};
 
+/// The hash map of the engine's tables: foldhash, seeded at random per process, several times
+/// faster than std's SipHash on short keys (docs/benchmarks.md: CPU per delivery) and as safe
+/// against keys chosen to collide.
+pub(crate) type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+
+/// The hash set of the engine's tables (see [`FastMap`]).
+pub(crate) type FastSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
+
 /// How many shards each table has: enough that 16 or more cores rarely meet on one lock, few
 /// enough that a scan over all of them (the tick) stays cheap.
 pub const SHARDS: usize = 64;
