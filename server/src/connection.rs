@@ -63,34 +63,111 @@ impl<T> OrElsePending<T> for Poll<T> {
 
 /// Serves one accepted connection until it closes. `unauthenticated` is held until the
 /// connection logs in (it counts against its address's cap until then).
-pub async fn serve<P: Send + 'static>(
+pub fn serve<P: Send + 'static>(
     hub: Arc<Hub>,
     conn: ConnId,
     stream: TcpStream,
     limits: Arc<Limits>,
     unauthenticated: P,
-) {
+) -> impl std::future::Future<Output = ()> + Send {
     let _ = stream.set_nodelay(true);
     let outbox = hub.open(conn, now_ms());
-    let mut session = Session {
-        hub: &hub,
+    let connection = Connection {
+        heartbeats: Budget::new(),
+        stall_ms: millis(limits.write_stall_timeout.unwrap_or(limits.login_timeout)),
+        hub,
         conn,
-        outbox: &outbox,
-        limits: &limits,
+        stream,
+        outbox,
+        limits,
         phase: Phase::New,
-        heartbeats: Budget::new(limits.heartbeats_per_second, limits.heartbeat_burst),
-        stall: limits.write_stall_timeout.unwrap_or(limits.login_timeout),
-        unauthenticated: Some(unauthenticated),
+        unauthenticated: Some(Box::new(unauthenticated)),
+        input: Vec::new(),
+        reading: true,
+        out_first: false,
     };
-    let mut input: Vec<u8> = Vec::new();
-    let mut reading = true;
-    // Which side goes first this time: taking turns, so that a busy outbox cannot keep the
-    // connection from reading (heartbeats included), nor requests from writing.
-    let mut out_first = false;
-    let why = loop {
-        out_first = !out_first;
-        // Polled by hand rather than with `select!`: an idle connection then keeps no future.
-        let event = poll_fn(|cx| {
+    // One value owns everything the task keeps: the future holds it once (docs/benchmarks.md:
+    // memory per connection).
+    connection.run()
+}
+
+/// A connection's state, owned by its task.
+struct Connection<P> {
+    hub: Arc<Hub>,
+    conn: ConnId,
+    stream: TcpStream,
+    outbox: Arc<Outbox>,
+    limits: Arc<Limits>,
+    phase: Phase,
+    heartbeats: Budget,
+    /// How long a write may make no progress, in milliseconds: the login deadline, then the
+    /// app's heartbeat timeout (unless configured).
+    stall_ms: u64,
+    /// Boxed: kept only until login, it need not take room in every connection after.
+    unauthenticated: Option<Box<P>>,
+    /// Bytes of requests read but not yet handled; empty (no allocation) while idle.
+    input: Vec<u8>,
+    /// Whether requests are still read (not once the connection is being closed).
+    reading: bool,
+    /// Which side goes first next time: taking turns, so that a busy outbox cannot keep the
+    /// connection from reading (heartbeats included), nor requests from writing.
+    out_first: bool,
+}
+
+impl<P> Connection<P> {
+    async fn run(mut self) {
+        let why = loop {
+            let event = self.next_event().await;
+            match event {
+                Event::Out(Taken::Bytes(bytes)) => {
+                    if let Err(why) = self.write(&bytes).await {
+                        self.outbox.end(End::Overflow);
+                        break why;
+                    }
+                }
+                Event::Out(Taken::End(mut bytes, end)) => {
+                    let last = match end {
+                        End::Close(CloseReason::Kicked) => Some(encode(&ServerMessage::Kicked)),
+                        End::Close(CloseReason::UserSigExpired) => {
+                            Some(encode(&ServerMessage::UserSigExpired))
+                        }
+                        End::Overflow => break "a slow consumer: its outbox outgrew its limits",
+                        End::Close(_) | End::Done => None,
+                    };
+                    if let Some(last) = last {
+                        bytes.extend_from_slice(&(last.len() as u32).to_be_bytes());
+                        bytes.extend_from_slice(&last);
+                    }
+                    let _ = self.write(&bytes).await;
+                    break "closed by the server";
+                }
+                Event::Readable(Err(_)) => break "the socket failed",
+                Event::Readable(Ok(())) => match read_some(&self.stream, &mut self.input) {
+                    Read::Nothing => {}
+                    Read::Closed => break "closed by the peer",
+                    Read::Data => {
+                        if let Err(why) = Box::pin(self.handle_frames()).await {
+                            tracing::info!(conn = self.conn, why, "refusing connection");
+                            // Send what is queued (the refusal), then close.
+                            self.outbox.end(End::Done);
+                            self.reading = false;
+                        }
+                    }
+                },
+            }
+        };
+        tracing::debug!(conn = self.conn, why, "connection closing");
+        self.unauthenticated = None;
+        self.hub.closed(self.conn, now_ms());
+    }
+
+    /// Waits for the outbox or the socket. Polled by hand rather than with `select!`: an idle
+    /// connection then keeps no future.
+    fn next_event(&mut self) -> impl std::future::Future<Output = Event> + '_ {
+        self.out_first = !self.out_first;
+        let (outbox, stream, reading, out_first) =
+            (&self.outbox, &self.stream, self.reading, self.out_first);
+        poll_fn(move |cx| {
             let out = |cx: &mut Context<'_>| outbox.poll_take(cx).map(Event::Out);
             let read = |cx: &mut Context<'_>| {
                 if reading {
@@ -105,48 +182,49 @@ pub async fn serve<P: Send + 'static>(
                 read(cx).or_else_pending(|| out(cx))
             }
         })
-        .await;
-        match event {
-            Event::Out(Taken::Bytes(bytes)) => {
-                if let Err(why) = write_all(&stream, &outbox, &bytes, session.stall).await {
-                    outbox.end(End::Overflow);
-                    break why;
-                }
+    }
+
+    /// Writes all of `bytes`, failing when the socket takes nothing for the stall timeout, or
+    /// when the outbox overflows meanwhile (the client reads too slowly for what is queued for
+    /// it). Tries the write first: the socket nearly always has room, and then no timer is made.
+    /// A hand-polled future, small because the connection's future holds it.
+    fn write<'a>(
+        &'a self,
+        mut bytes: &'a [u8],
+    ) -> impl std::future::Future<Output = Result<(), &'static str>> + 'a {
+        let (stream, outbox) = (&self.stream, &self.outbox);
+        let stall = Duration::from_millis(self.stall_ms);
+        let mut deadline: Option<Pin<Box<tokio::time::Sleep>>> = None;
+        poll_fn(move |cx| loop {
+            if bytes.is_empty() {
+                return Poll::Ready(Ok(()));
             }
-            Event::Out(Taken::End(mut bytes, end)) => {
-                let last = match end {
-                    End::Close(CloseReason::Kicked) => Some(encode(&ServerMessage::Kicked)),
-                    End::Close(CloseReason::UserSigExpired) => {
-                        Some(encode(&ServerMessage::UserSigExpired))
-                    }
-                    End::Overflow => break "a slow consumer: its outbox outgrew its limits",
-                    End::Close(_) | End::Done => None,
-                };
-                if let Some(last) = last {
-                    bytes.extend_from_slice(&(last.len() as u32).to_be_bytes());
-                    bytes.extend_from_slice(&last);
+            match stream.try_write(bytes) {
+                Ok(0) => return Poll::Ready(Err("the socket is closed")),
+                Ok(n) => {
+                    bytes = &bytes[n..];
+                    // Progress: the stall timeout starts again.
+                    deadline = None;
+                    continue;
                 }
-                let _ = write_all(&stream, &outbox, &bytes, session.stall).await;
-                break "closed by the server";
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(_) => return Poll::Ready(Err("the socket is closed")),
             }
-            Event::Readable(Err(_)) => break "the socket failed",
-            Event::Readable(Ok(())) => match read_some(&stream, &mut input) {
-                Read::Nothing => {}
-                Read::Closed => break "closed by the peer",
-                Read::Data => {
-                    if let Err(why) = session.handle_frames(&mut input).await {
-                        tracing::info!(conn, why, "refusing connection");
-                        // Send what is queued (the refusal), then close.
-                        outbox.end(End::Done);
-                        reading = false;
-                    }
-                }
-            },
-        }
-    };
-    tracing::debug!(conn, why, "connection closing");
-    drop(session);
-    hub.closed(conn, now_ms());
+            if outbox.poll_overflowed(cx).is_ready() {
+                return Poll::Ready(Err("a slow consumer: its outbox outgrew its limits"));
+            }
+            match stream.poll_write_ready(cx) {
+                Poll::Ready(Ok(())) => continue,
+                Poll::Ready(Err(_)) => return Poll::Ready(Err("the socket failed")),
+                Poll::Pending => {}
+            }
+            let sleep = deadline.get_or_insert_with(|| Box::pin(tokio::time::sleep(stall)));
+            return sleep
+                .as_mut()
+                .poll(cx)
+                .map(|()| Err("no write progress within the stall timeout"));
+        })
+    }
 }
 
 /// What a read brought.
@@ -177,30 +255,23 @@ fn read_some(stream: &TcpStream, input: &mut Vec<u8>) -> Read {
     }
 }
 
-/// A connection's state between frames.
-struct Session<'a, P> {
-    hub: &'a Hub,
-    conn: ConnId,
-    outbox: &'a Outbox,
-    limits: &'a Limits,
-    phase: Phase,
-    heartbeats: Budget,
-    /// How long a write may make no progress: the login deadline, then the app's heartbeat
-    /// timeout (unless configured).
-    stall: Duration,
-    unauthenticated: Option<P>,
-}
+impl<P> Connection<P> {
+    /// Handles every whole frame at the front of the input, then drops them from it. Answers
+    /// why the connection must close, if it must.
+    async fn handle_frames(&mut self) -> Result<(), String> {
+        let mut input = std::mem::take(&mut self.input);
+        let result = self.handle_frames_in(&mut input).await;
+        self.input = input;
+        result
+    }
 
-impl<P> Session<'_, P> {
-    /// Handles every whole frame at the front of `input`, then drops them from it. Answers why
-    /// the connection must close, if it must.
-    async fn handle_frames(&mut self, input: &mut Vec<u8>) -> Result<(), String> {
+    async fn handle_frames_in(&mut self, input: &mut Vec<u8>) -> Result<(), String> {
         let mut consumed = 0;
         let result = loop {
             match split_frame(&input[consumed..], MAX_REQUEST_FRAME_LEN) {
                 Err(e) => {
                     break Err(refuse(
-                        self.outbox,
+                        &self.outbox,
                         codes::ERR_INVALID_PARAMETERS,
                         &e.to_string(),
                     ))
@@ -232,7 +303,7 @@ impl<P> Session<'_, P> {
     async fn handle_frame(&mut self, bytes: &[u8]) -> Result<(), String> {
         let frame = match decode_request(bytes) {
             Ok(frame) => frame,
-            Err(why) => return Err(refuse(self.outbox, codes::ERR_INVALID_PARAMETERS, &why)),
+            Err(why) => return Err(refuse(&self.outbox, codes::ERR_INVALID_PARAMETERS, &why)),
         };
         let allowed = match (self.phase, &frame.request) {
             (Phase::New, Request::Hello { version }) if *version == PROTOCOL_VERSION => Ok(()),
@@ -257,9 +328,15 @@ impl<P> Session<'_, P> {
             )),
         };
         if let Err((code, why)) = allowed {
-            return Err(refuse_request(self.outbox, frame.id, code, &why));
+            return Err(refuse_request(&self.outbox, frame.id, code, &why));
         }
-        if matches!(frame.request, Request::Heartbeat) && !self.heartbeats.take() {
+        if matches!(frame.request, Request::Heartbeat)
+            && !self.heartbeats.take(
+                monotonic_ms(),
+                self.limits.heartbeats_per_second,
+                self.limits.heartbeat_burst,
+            )
+        {
             let refusal = ServerMessage::Error {
                 id: frame.id,
                 code: codes::ERR_SDK_COMM_API_CALL_FREQUENCY_LIMIT,
@@ -273,7 +350,7 @@ impl<P> Session<'_, P> {
         }
         let slot = self.outbox.reserve();
         let is_logout = matches!(frame.request, Request::Logout);
-        let reply = handle(self.hub, self.conn, frame.id, frame.request).await;
+        let reply = handle(&self.hub, self.conn, frame.id, frame.request).await;
         let failed = matches!(reply, ServerMessage::Error { .. });
         self.outbox.fill(slot, &encode(&reply));
         match self.phase {
@@ -289,7 +366,7 @@ impl<P> Session<'_, P> {
                         .session_user(self.conn)
                         .and_then(|k| self.hub.engine.app_settings(k.app))
                     {
-                        self.stall = app.heartbeat_timeout;
+                        self.stall_ms = millis(app.heartbeat_timeout);
                     }
                 }
             }
@@ -370,78 +447,39 @@ async fn handle(hub: &Hub, conn: ConnId, id: u64, request: Request) -> ServerMes
     }
 }
 
-/// Writes all of `bytes`, failing when the socket takes nothing for `stall`, or when the
-/// outbox overflows meanwhile (the client reads too slowly for what is queued for it). Tries
-/// the write first: the socket nearly always has room, and then no timer is made.
-async fn write_all(
-    stream: &TcpStream,
-    outbox: &Outbox,
-    mut bytes: &[u8],
-    stall: Duration,
-) -> Result<(), &'static str> {
-    let mut deadline: Option<Pin<Box<tokio::time::Sleep>>> = None;
-    while !bytes.is_empty() {
-        match stream.try_write(bytes) {
-            Ok(0) => return Err("the socket is closed"),
-            Ok(n) => {
-                bytes = &bytes[n..];
-                // Progress: the stall timeout starts again.
-                deadline = None;
-                continue;
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-            Err(_) => return Err("the socket is closed"),
-        }
-        let sleep = deadline.get_or_insert_with(|| Box::pin(tokio::time::sleep(stall)));
-        poll_fn(|cx| {
-            if outbox.poll_overflowed(cx).is_ready() {
-                return Poll::Ready(Err("a slow consumer: its outbox outgrew its limits"));
-            }
-            match stream.poll_write_ready(cx) {
-                Poll::Ready(Ok(())) => return Poll::Ready(Ok(())),
-                Poll::Ready(Err(_)) => return Poll::Ready(Err("the socket failed")),
-                Poll::Pending => {}
-            }
-            sleep
-                .as_mut()
-                .poll(cx)
-                .map(|()| Err("no write progress within the stall timeout"))
-        })
-        .await?;
-    }
-    Ok(())
-}
-
-/// A connection's heartbeat budget: `rate` per second sustained, `burst` at once.
+/// A connection's heartbeat budget: `rate` per second sustained, `burst` at once (a generic
+/// cell rate algorithm: one number per connection, the time at which the budget is full again).
 struct Budget {
-    tokens: f64,
-    rate: f64,
-    burst: f64,
-    at: Instant,
+    /// Milliseconds on [`monotonic_ms`] at which the budget would be full again.
+    full_at: u64,
 }
 
 impl Budget {
-    fn new(rate: u32, burst: u32) -> Budget {
-        Budget {
-            tokens: f64::from(burst),
-            rate: f64::from(rate),
-            burst: f64::from(burst),
-            at: Instant::now(),
-        }
+    fn new() -> Budget {
+        Budget { full_at: 0 }
     }
 
-    fn take(&mut self) -> bool {
-        let now = Instant::now();
-        let earned = now.duration_since(self.at).as_secs_f64() * self.rate;
-        self.tokens = (self.tokens + earned).min(self.burst);
-        self.at = now;
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            true
-        } else {
-            false
+    /// Takes one from the budget if it allows, at `now` ([`monotonic_ms`]).
+    fn take(&mut self, now: u64, rate: u32, burst: u32) -> bool {
+        let interval = 1000 / u64::from(rate.max(1));
+        let full_at = self.full_at.max(now);
+        // Allowed while the debt after this one stays within the burst.
+        if full_at + interval > now + interval * u64::from(burst) {
+            return false;
         }
+        self.full_at = full_at + interval;
+        true
     }
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Milliseconds since the first call, on a clock that never goes back.
+fn monotonic_ms() -> u64 {
+    static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    START.get_or_init(Instant::now).elapsed().as_millis() as u64
 }
 
 #[cfg(test)]
@@ -450,11 +488,16 @@ mod tests {
 
     #[test]
     fn a_budget_allows_its_burst_then_its_rate() {
-        let mut budget = Budget::new(1, 3);
-        assert!(budget.take() && budget.take() && budget.take());
-        assert!(!budget.take());
-        budget.at -= Duration::from_millis(1100);
-        assert!(budget.take());
-        assert!(!budget.take());
+        let mut budget = Budget::new();
+        let t = 5_000;
+        assert!(budget.take(t, 1, 3) && budget.take(t, 1, 3) && budget.take(t, 1, 3));
+        assert!(!budget.take(t, 1, 3));
+        assert!(!budget.take(t + 999, 1, 3));
+        assert!(budget.take(t + 1000, 1, 3));
+        assert!(!budget.take(t + 1000, 1, 3));
+        // Idle for long: the burst again, not more.
+        let later = t + 60_000;
+        assert!((0..3).all(|_| budget.take(later, 1, 3)));
+        assert!(!budget.take(later, 1, 3));
     }
 }

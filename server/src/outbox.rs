@@ -274,6 +274,10 @@ fn drain(state: &mut State, ending: bool) -> Vec<u8> {
         state.items.pop_front();
         state.entries -= 1;
     }
+    if state.items.is_empty() {
+        // An idle connection holds no queue.
+        state.items = VecDeque::new();
+    }
     out
 }
 

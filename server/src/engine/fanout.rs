@@ -77,11 +77,11 @@ impl Fanout {
 
     /// Adds a logged-in connection of `key`.
     pub(crate) fn add_local(&self, key: &UserKey, conn: ConnId) {
-        self.local
-            .lock_for(key)
-            .entry(key.clone())
-            .or_default()
-            .push(conn);
+        let mut table = self.local.lock_for(key);
+        let conns = table.entry(key.clone()).or_default();
+        // Most users hold one connection: room for one, not four.
+        conns.reserve_exact(1);
+        conns.push(conn);
     }
 
     /// Removes a connection of `key`.

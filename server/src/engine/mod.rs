@@ -31,15 +31,13 @@ mod types;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
-use indexmap::IndexSet;
-
 pub use admin::{DeviceDetail, OnlineState};
 pub use error::{check_user_id, EngineError};
 pub use session::{Login, LOGIN_TIMEOUT};
 pub use settings::{AppSettings, Edition, MultiDevicePolicy, RateLimit};
 pub use sharded::SHARDS;
 pub use sink::{Recorder, Sink};
-pub use store::{DeviceRecord, Devices, MemoryStore, Store, UserRecord};
+pub use store::{DeviceRecord, Devices, MemoryStore, Store, Subscriptions, UserRecord};
 pub use types::{
     Close, CloseReason, ConnId, Effects, Millis, Platform, StatusChange, StatusType, UserKey,
     UserStatus,
@@ -265,7 +263,7 @@ impl<S: Store> Engine<S> {
 
     /// Makes a record live: its subscriptions and friends route changes to it from now on.
     fn loaded(&self, shard: &mut Shard, key: &UserKey, record: UserRecord) {
-        for target in &record.subscriptions {
+        for target in record.subscriptions.iter() {
             self.fanout.watch(
                 UserKey::new(key.app, target.clone()),
                 &key.user,
@@ -377,15 +375,15 @@ impl<S: Store> Engine<S> {
 
 impl<S: Store> Engine<S> {
     /// Keeps the fan-out tables in step with a user's subscriptions.
-    fn resubscribe(&self, key: &UserKey, before: &IndexSet<Arc<str>>, after: &IndexSet<Arc<str>>) {
-        for gone in before.iter().filter(|t| !after.contains(*t)) {
+    fn resubscribe(&self, key: &UserKey, before: &Subscriptions, after: &Subscriptions) {
+        for gone in before.iter().filter(|t| !after.contains(t)) {
             self.fanout.unwatch(
                 &UserKey::new(key.app, gone.clone()),
                 &key.user,
                 Watch::Subscription,
             );
         }
-        for new in after.iter().filter(|t| !before.contains(*t)) {
+        for new in after.iter().filter(|t| !before.contains(t)) {
             self.fanout.watch(
                 UserKey::new(key.app, new.clone()),
                 &key.user,

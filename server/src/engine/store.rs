@@ -54,6 +54,8 @@ impl Devices {
         match self.find(&id) {
             Ok(i) => Some(std::mem::replace(&mut self.0[i].1, device)),
             Err(i) => {
+                // One more, not the four a growing Vec would make room for.
+                self.0.reserve_exact(1);
                 self.0.insert(i, (id, device));
                 None
             }
@@ -102,6 +104,84 @@ impl<'de> Deserialize<'de> for Devices {
     }
 }
 
+/// The userIDs a user subscribes to, earliest first (S5), each interned. Most users hold none:
+/// an empty list takes one pointer, not an empty hash set's 72 bytes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Subscriptions(Option<Box<IndexSet<Arc<str>>>>);
+
+impl Subscriptions {
+    /// Adds `id` at the end, or keeps it where it is; answers whether it was new.
+    pub fn insert(&mut self, id: Arc<str>) -> bool {
+        self.0.get_or_insert_with(Default::default).insert(id)
+    }
+
+    pub fn contains(&self, id: &str) -> bool {
+        self.0.as_ref().is_some_and(|s| s.contains(id))
+    }
+
+    /// Removes `id`, keeping the order of the rest; answers whether it was there.
+    pub fn shift_remove(&mut self, id: &str) -> bool {
+        let removed = self.0.as_mut().is_some_and(|s| s.shift_remove(id));
+        self.forget_if_empty();
+        removed
+    }
+
+    /// Removes the earliest.
+    pub fn remove_earliest(&mut self) {
+        if let Some(set) = self.0.as_mut() {
+            set.shift_remove_index(0);
+        }
+        self.forget_if_empty();
+    }
+
+    pub fn clear(&mut self) {
+        self.0 = None;
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.as_ref().map_or(0, |s| s.len())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_none()
+    }
+
+    /// Earliest first.
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<str>> {
+        self.0.iter().flat_map(|s| s.iter())
+    }
+
+    fn forget_if_empty(&mut self) {
+        if self.0.as_ref().is_some_and(|s| s.is_empty()) {
+            self.0 = None;
+        }
+    }
+}
+
+impl FromIterator<Arc<str>> for Subscriptions {
+    fn from_iter<I: IntoIterator<Item = Arc<str>>>(ids: I) -> Subscriptions {
+        let mut subscriptions = Subscriptions::default();
+        for id in ids {
+            subscriptions.insert(id);
+        }
+        subscriptions
+    }
+}
+
+impl Serialize for Subscriptions {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.iter())
+    }
+}
+
+impl<'de> Deserialize<'de> for Subscriptions {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Subscriptions, D::Error> {
+        Ok(Vec::<Arc<str>>::deserialize(deserializer)?
+            .into_iter()
+            .collect())
+    }
+}
+
 /// Everything the engine knows about one user.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserRecord {
@@ -115,7 +195,7 @@ pub struct UserRecord {
     pub version: u64,
     /// Subscribed userIDs, earliest first (S5). The IDs are interned: one allocation per user
     /// however many subscribe to them.
-    pub subscriptions: IndexSet<Arc<str>>,
+    pub subscriptions: Subscriptions,
     /// Since when the user has been away from ONLINE without a break (S7); None while ONLINE.
     pub away_since: Option<Millis>,
 }

@@ -49,11 +49,11 @@ impl<S: Store> Engine<S> {
             }
             let limit = app.subscription_limit as usize;
             while record.subscriptions.len() > limit {
-                record.subscriptions.shift_remove_index(0);
+                record.subscriptions.remove_earliest();
             }
             let subscribed: Vec<String> = ids
                 .iter()
-                .filter(|id| record.subscriptions.contains(**id))
+                .filter(|id| record.subscriptions.contains(id))
                 .map(|id| id.to_string())
                 .collect();
             self.commit(shard, key, record, now);
