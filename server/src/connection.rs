@@ -27,7 +27,7 @@ use crate::codes;
 use crate::config::Limits;
 use crate::engine::{CloseReason, ConnId, EngineError, Login};
 use crate::hub::{now_ms, Hub};
-use crate::outbox::{End, Outbox, Taken};
+use crate::outbox::{End, Outbox};
 use crate::wire;
 
 /// What a connection may do next.
@@ -44,7 +44,8 @@ enum Phase {
 /// What woke the connection.
 enum Event {
     Readable(std::io::Result<()>),
-    Out(Taken),
+    /// The outbox has something to write, or ended.
+    Out,
 }
 
 /// Polls a second source when the first is not ready.
@@ -119,27 +120,21 @@ impl<P> Connection<P> {
         let why = loop {
             let event = self.next_event().await;
             match event {
-                Event::Out(Taken::Bytes(bytes)) => {
-                    if let Err(why) = self.write(&bytes).await {
-                        self.outbox.end(End::Overflow);
-                        break why;
-                    }
-                }
-                Event::Out(Taken::End(mut bytes, end)) => {
-                    let last = match end {
-                        End::Close(CloseReason::Kicked) => Some(encode(&ServerMessage::Kicked)),
-                        End::Close(CloseReason::UserSigExpired) => {
-                            Some(encode(&ServerMessage::UserSigExpired))
+                Event::Out => {
+                    let (rest, end) = self.write_now();
+                    if let Some(rest) = rest {
+                        if let Err(why) = self.write(&rest).await {
+                            self.outbox.end(End::Overflow);
+                            break why;
                         }
-                        End::Overflow => break "a slow consumer: its outbox outgrew its limits",
-                        End::Close(_) | End::Done => None,
-                    };
-                    if let Some(last) = last {
-                        bytes.extend_from_slice(&(last.len() as u32).to_be_bytes());
-                        bytes.extend_from_slice(&last);
                     }
-                    let _ = self.write(&bytes).await;
-                    break "closed by the server";
+                    match end {
+                        None => {}
+                        Some(End::Overflow) => {
+                            break "a slow consumer: its outbox outgrew its limits"
+                        }
+                        Some(_) => break "closed by the server",
+                    }
                 }
                 Event::Readable(Err(_)) => break "the socket failed",
                 Event::Readable(Ok(())) => match read_some(&self.stream, &mut self.input) {
@@ -168,7 +163,7 @@ impl<P> Connection<P> {
         let (outbox, stream, reading, out_first) =
             (&self.outbox, &self.stream, self.reading, self.out_first);
         poll_fn(move |cx| {
-            let out = |cx: &mut Context<'_>| outbox.poll_take(cx).map(Event::Out);
+            let out = |cx: &mut Context<'_>| outbox.poll_ready(cx).map(|()| Event::Out);
             let read = |cx: &mut Context<'_>| {
                 if reading {
                     stream.poll_read_ready(cx).map(Event::Readable)
@@ -181,6 +176,47 @@ impl<P> Connection<P> {
             } else {
                 read(cx).or_else_pending(|| out(cx))
             }
+        })
+    }
+
+    /// Takes what the outbox has and writes as much of it as the socket takes at once, through
+    /// a buffer of the thread's (so that writing a push allocates nothing). Answers what is
+    /// left to write, if anything, and the outbox's end, if it ended. An ending outbox's last
+    /// frame says why, for a kick or an expired UserSig.
+    fn write_now(&self) -> (Option<Vec<u8>>, Option<End>) {
+        thread_local! {
+            static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
+        SCRATCH.with(|scratch| {
+            let mut buf = scratch.borrow_mut();
+            buf.clear();
+            let end = self.outbox.take_into(&mut buf);
+            let last = match end {
+                Some(End::Overflow) => return (None, end),
+                Some(End::Close(CloseReason::Kicked)) => Some(encode(&ServerMessage::Kicked)),
+                Some(End::Close(CloseReason::UserSigExpired)) => {
+                    Some(encode(&ServerMessage::UserSigExpired))
+                }
+                _ => None,
+            };
+            if let Some(last) = last {
+                buf.extend_from_slice(&(last.len() as u32).to_be_bytes());
+                buf.extend_from_slice(&last);
+            }
+            let mut written = 0;
+            while written < buf.len() {
+                match self.stream.try_write(&buf[written..]) {
+                    Ok(n) if n > 0 => written += n,
+                    // Would block, closed or failed: the awaited write says which.
+                    _ => break,
+                }
+            }
+            let rest = (written < buf.len()).then(|| buf[written..].to_vec());
+            if buf.capacity() > 64 * 1024 {
+                // A large login snapshot passed through: do not keep its room for ever.
+                *buf = Vec::new();
+            }
+            (rest, end)
         })
     }
 

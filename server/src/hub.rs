@@ -75,7 +75,9 @@ impl Sink for Outboxes {
             json: encode(&wire),
         });
         for &conn in to {
-            if let Some(outbox) = self.get(conn) {
+            // Pushed under the table's shard lock (a leaf, like the outbox's): no reference to
+            // count up and down per delivery.
+            if let Some(outbox) = self.shard(conn).get(&conn) {
                 if !outbox.push(&encoded) {
                     tracing::info!(conn, "closing a slow consumer: its outbox is full");
                 }

@@ -62,7 +62,7 @@ pub enum Taken {
 pub struct Slot(u64);
 
 /// One connection's outbox. Its one reader is the connection's task, which polls it
-/// ([`Outbox::poll_take`], [`Outbox::poll_overflowed`]); anything that changes the outbox wakes
+/// ([`Outbox::poll_ready`], [`Outbox::poll_overflowed`]); anything that changes the outbox wakes
 /// that task. A stored waker rather than a `Notify`: no future to keep per idle connection.
 pub struct Outbox {
     state: Mutex<State>,
@@ -71,7 +71,7 @@ pub struct Outbox {
 
 #[derive(Default)]
 struct State {
-    items: VecDeque<Item>,
+    items: Queue,
     bytes: usize,
     entries: usize,
     next_slot: u64,
@@ -92,7 +92,106 @@ impl State {
 
 enum Item {
     Reply { slot: u64, frame: Option<Vec<u8>> },
-    Statuses(IndexMap<Arc<str>, Arc<EncodedStatus>>),
+    Statuses(Group),
+}
+
+/// The items of an outbox, in order. The first is kept inline: nearly always there is one item
+/// or none, and then the queue allocates nothing (docs/benchmarks.md: CPU per delivery).
+#[derive(Default)]
+struct Queue {
+    first: Option<Item>,
+    rest: VecDeque<Item>,
+}
+
+impl Queue {
+    fn push_back(&mut self, item: Item) {
+        if self.first.is_none() {
+            self.first = Some(item);
+        } else {
+            self.rest.push_back(item);
+        }
+    }
+
+    fn front_mut(&mut self) -> Option<&mut Item> {
+        self.first.as_mut()
+    }
+
+    fn back_mut(&mut self) -> Option<&mut Item> {
+        match self.rest.back_mut() {
+            Some(item) => Some(item),
+            None => self.first.as_mut(),
+        }
+    }
+
+    fn pop_front(&mut self) {
+        self.first = self.rest.pop_front();
+        if self.rest.is_empty() && self.rest.capacity() > 0 {
+            // Back to one item or none: hold no buffer.
+            self.rest = VecDeque::new();
+        }
+    }
+
+    fn clear(&mut self) {
+        *self = Queue::default();
+    }
+
+    /// The reply waiting in `slot`'s place, searched from the back (it is usually the last).
+    fn reply_mut(&mut self, slot: u64) -> Option<&mut Option<Vec<u8>>> {
+        self.rest
+            .iter_mut()
+            .rev()
+            .chain(self.first.iter_mut())
+            .find_map(|item| match item {
+                Item::Reply { slot: s, frame } if *s == slot => Some(frame),
+                _ => None,
+            })
+    }
+
+    fn is_lone_reply(&self) -> bool {
+        self.rest.is_empty() && matches!(self.first, Some(Item::Reply { .. }))
+    }
+}
+
+/// Pushes waiting since the last reply, the latest per user (N5): one alone, or several in the
+/// order their users first came.
+enum Group {
+    One(Arc<EncodedStatus>),
+    Many(IndexMap<Arc<str>, Arc<EncodedStatus>, foldhash::fast::RandomState>),
+}
+
+impl Group {
+    /// Adds a status; answers the one of the same user it replaced.
+    fn insert(&mut self, status: &Arc<EncodedStatus>) -> Option<Arc<EncodedStatus>> {
+        match self {
+            Group::One(one) if one.user_id == status.user_id => {
+                Some(std::mem::replace(one, status.clone()))
+            }
+            Group::One(one) => {
+                let mut many = IndexMap::with_hasher(Default::default());
+                many.insert(one.user_id.clone(), one.clone());
+                many.insert(status.user_id.clone(), status.clone());
+                *self = Group::Many(many);
+                None
+            }
+            // An existing key keeps its place and takes the newer status (N5).
+            Group::Many(many) => many.insert(status.user_id.clone(), status.clone()),
+        }
+    }
+
+    fn statuses(&self) -> impl Iterator<Item = &Arc<EncodedStatus>> {
+        let (one, many) = match self {
+            Group::One(one) => (Some(one), None),
+            Group::Many(many) => (None, Some(many.values())),
+        };
+        one.into_iter().chain(many.into_iter().flatten())
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Group::One(_) => 1,
+            Group::Many(many) => many.len(),
+        }
+    }
 }
 
 impl Outbox {
@@ -122,12 +221,7 @@ impl Outbox {
         let mut state = self.state();
         let framed = frame(payload);
         let size = framed.len();
-        let Some(Item::Reply { frame, .. }) = state
-            .items
-            .iter_mut()
-            .rev()
-            .find(|i| matches!(i, Item::Reply { slot: s, .. } if *s == slot.0))
-        else {
+        let Some(frame) = state.items.reply_mut(slot.0) else {
             return state.end != Some(End::Overflow);
         };
         *frame = Some(framed);
@@ -151,18 +245,15 @@ impl Outbox {
             return state.end != Some(End::Overflow);
         }
         let size = status.json.len() + 1;
-        let group = match state.items.back_mut() {
-            Some(Item::Statuses(group)) => group,
+        let replaced = match state.items.back_mut() {
+            Some(Item::Statuses(group)) => group.insert(status),
             _ => {
-                state.items.push_back(Item::Statuses(IndexMap::new()));
-                match state.items.back_mut() {
-                    Some(Item::Statuses(group)) => group,
-                    _ => unreachable!("just pushed"),
-                }
+                state
+                    .items
+                    .push_back(Item::Statuses(Group::One(status.clone())));
+                None
             }
         };
-        // An existing key keeps its place and takes the newer status (N5).
-        let replaced = group.insert(status.user_id.clone(), status.clone());
         match replaced {
             Some(old) => {
                 state.bytes = state.bytes + size - (old.json.len() + 1);
@@ -190,7 +281,7 @@ impl Outbox {
     /// Ends the outbox if it outgrew its limits; answers whether it is still open.
     fn check(&self, state: &mut State) -> bool {
         // One reply alone may be larger than the limit (a login snapshot of many friends).
-        let lone_reply = state.items.len() == 1 && matches!(state.items[0], Item::Reply { .. });
+        let lone_reply = state.items.is_lone_reply();
         let over = state.entries > self.limits.max_entries
             || (state.bytes > self.limits.max_bytes && !lone_reply);
         if over {
@@ -213,28 +304,43 @@ impl Outbox {
         }
     }
 
-    /// Something to write: every frame ready at the front (up to the first reply not yet
-    /// made), or the end.
-    pub fn poll_take(&self, cx: &Context<'_>) -> Poll<Taken> {
+    /// Ready when there is something to take ([`Outbox::take_into`]): a frame at the front, or
+    /// the end.
+    pub fn poll_ready(&self, cx: &Context<'_>) -> Poll<()> {
         let mut state = self.state();
-        if state.end == Some(End::Overflow) {
-            return Poll::Ready(Taken::End(Vec::new(), End::Overflow));
+        let ready = state.end.is_some()
+            || match state.items.front_mut() {
+                Some(Item::Reply { frame, .. }) => frame.is_some(),
+                Some(Item::Statuses(_)) => true,
+                None => false,
+            };
+        if ready {
+            Poll::Ready(())
+        } else {
+            state.wait(cx);
+            Poll::Pending
         }
-        let ending = state.end;
-        let bytes = drain(&mut state, ending.is_some());
-        if let Some(end) = ending {
-            return Poll::Ready(Taken::End(bytes, end));
-        }
-        if !bytes.is_empty() {
-            return Poll::Ready(Taken::Bytes(bytes));
-        }
-        state.wait(cx);
-        Poll::Pending
     }
 
-    /// Waits for [`Outbox::poll_take`].
+    /// Appends every frame ready at the front (up to the first reply not yet made) to `out`,
+    /// and answers the end if the outbox ended (after an overflow, nothing is appended).
+    pub fn take_into(&self, out: &mut Vec<u8>) -> Option<End> {
+        let mut state = self.state();
+        if state.end != Some(End::Overflow) {
+            let ending = state.end.is_some();
+            drain(&mut state, ending, out);
+        }
+        state.end
+    }
+
+    /// Waits until there is something, and takes it.
     pub async fn take(&self) -> Taken {
-        poll_fn(|cx| self.poll_take(cx)).await
+        poll_fn(|cx| self.poll_ready(cx)).await;
+        let mut bytes = Vec::new();
+        match self.take_into(&mut bytes) {
+            Some(end) => Taken::End(bytes, end),
+            None => Taken::Bytes(bytes),
+        }
     }
 
     /// Bytes waiting, for tests and benchmarks.
@@ -252,10 +358,9 @@ fn wake(mut state: MutexGuard<'_, State>) {
     }
 }
 
-/// Takes the frames ready at the front. When the outbox is ending, replies that will never be
-/// made are skipped rather than waited for.
-fn drain(state: &mut State, ending: bool) -> Vec<u8> {
-    let mut out = Vec::new();
+/// Appends the frames ready at the front to `out`. When the outbox is ending, replies that will
+/// never be made are skipped rather than waited for.
+fn drain(state: &mut State, ending: bool, out: &mut Vec<u8>) {
     while let Some(item) = state.items.front_mut() {
         match item {
             Item::Reply { frame: None, .. } if !ending => break,
@@ -266,19 +371,14 @@ fn drain(state: &mut State, ending: bool) -> Vec<u8> {
                 }
             }
             Item::Statuses(group) => {
-                state.bytes -= group.values().map(|s| s.json.len() + 1).sum::<usize>();
+                state.bytes -= group.statuses().map(|s| s.json.len() + 1).sum::<usize>();
                 state.entries -= group.len() - 1;
-                status_changed_into(group, &mut out);
+                status_changed_into(group, out);
             }
         }
         state.items.pop_front();
         state.entries -= 1;
     }
-    if state.items.is_empty() {
-        // An idle connection holds no queue.
-        state.items = VecDeque::new();
-    }
-    out
 }
 
 /// A length-prefixed frame.
@@ -290,16 +390,16 @@ fn frame(payload: &[u8]) -> Vec<u8> {
 }
 
 /// Appends the frame of `encode(&ServerMessage::StatusChanged { statuses })` to `out`, joined
-/// from statuses that were each encoded once for all their receivers. Empties `group`.
-fn status_changed_into(group: &mut IndexMap<Arc<str>, Arc<EncodedStatus>>, out: &mut Vec<u8>) {
+/// from statuses that were each encoded once for all their receivers.
+fn status_changed_into(group: &Group, out: &mut Vec<u8>) {
     const HEAD: &[u8] = br#"{"type":"status_changed","statuses":["#;
     const TAIL: &[u8] = b"]}";
-    let body: usize = group.values().map(|s| s.json.len() + 1).sum::<usize>() - 1;
+    let body: usize = group.statuses().map(|s| s.json.len() + 1).sum::<usize>() - 1;
     let len = HEAD.len() + body + TAIL.len();
     out.reserve(4 + len);
     out.extend_from_slice(&(len as u32).to_be_bytes());
     out.extend_from_slice(HEAD);
-    for (i, (_, status)) in group.drain(..).enumerate() {
+    for (i, status) in group.statuses().enumerate() {
         if i > 0 {
             out.push(b',');
         }
