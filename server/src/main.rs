@@ -166,7 +166,16 @@ fn serve(
     config.data_dir = data_dir
         .or(config.data_dir)
         .or_else(|| Some(PathBuf::from("imstatus-data")));
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    // One worker per core the process may run on. On one core, the single-threaded scheduler:
+    // the same work without the bookkeeping that lets workers steal from each other
+    // (docs/benchmarks.md: CPU per delivery).
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut builder = if cores == 1 {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+    };
+    let runtime = builder
         .enable_all()
         .thread_name("imstatus-server")
         .build()
