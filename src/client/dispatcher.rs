@@ -13,6 +13,7 @@ use std::sync::Mutex;
 use std::thread::JoinHandle;
 
 use super::listener::lock;
+use super::log::log;
 use super::types::ClientError;
 use crate::live::{Kind, Live};
 
@@ -97,7 +98,7 @@ impl Dispatcher {
         let thread = lock(&self.thread).take();
         if let Some(thread) = thread {
             if thread.thread().id() != std::thread::current().id() && thread.join().is_err() {
-                tracing::error!("the callback thread ended with a panic");
+                log!(Error, "the callback thread ended with a panic");
             }
         }
     }
@@ -107,13 +108,13 @@ fn run(rx: mpsc::Receiver<Msg>) {
     ON_CALLBACK_THREAD.with(|flag| flag.set(true));
     while let Ok(Msg::Job(job)) = rx.recv() {
         if let Err(panic) = catch_unwind(AssertUnwindSafe(job)) {
-            tracing::error!(
+            log!(
+                Error,
                 "a client callback panicked: {}; the callback thread goes on",
                 panic_message(&panic)
             );
         }
     }
-    tracing::debug!("callback thread stopped");
 }
 
 fn panic_message(panic: &Box<dyn Any + Send>) -> &str {
@@ -179,7 +180,10 @@ impl<T: Send + 'static> Completion<T> {
     fn fire(&mut self, result: Result<T, ClientError>) {
         if let Some(callback) = self.callback.take() {
             if !self.dispatcher.post(move || callback(result)) {
-                tracing::warn!("a callback was dropped: the callback thread has stopped");
+                log!(
+                    Warn,
+                    "a callback was dropped: the callback thread has stopped"
+                );
             }
         }
     }

@@ -13,6 +13,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use super::listener::lock;
+use super::log::log;
 
 /// Name of the library's error thread.
 pub const ERROR_THREAD_NAME: &str = "imstatus-errors";
@@ -79,7 +80,6 @@ impl ErrorThread {
                         }
                         Err(_) => {
                             *queue = None;
-                            tracing::trace!("the error thread ends: idle");
                             return;
                         }
                     }
@@ -87,7 +87,10 @@ impl ErrorThread {
                 Err(RecvTimeoutError::Disconnected) => return,
             };
             if catch_unwind(AssertUnwindSafe(job)).is_err() {
-                tracing::error!("a job on the error thread panicked; the thread goes on");
+                log!(
+                    Error,
+                    "a job on the error thread panicked; the thread goes on"
+                );
             }
         }
     }

@@ -30,6 +30,7 @@ mod dispatcher;
 mod driver;
 mod error_thread;
 mod listener;
+pub mod log;
 mod pending;
 mod random;
 mod runtime;
@@ -61,6 +62,7 @@ use command::{Command, Reply};
 use dispatcher::{Completion, Dispatcher};
 use driver::Driver;
 use listener::lock;
+use log::log;
 use runtime::RuntimeThread;
 use shared::Shared;
 
@@ -99,7 +101,7 @@ impl Client {
         let (commands, commands_rx) = mpsc::unbounded_channel();
         let runtime = RuntimeThread::start(Driver::new(Arc::clone(&shared), commands_rx).run())
             .map_err(cannot_start)?;
-        tracing::debug!(device_id = %shared.device_id, "client started");
+        log!(Debug, "client started, device {}", shared.device_id);
         Ok(Client {
             shared,
             commands,
@@ -285,12 +287,15 @@ impl Client {
         if self.shut_down.swap(true, Ordering::SeqCst) {
             return;
         }
-        tracing::debug!("client shutting down");
+        log!(Debug, "client shutting down");
         let runtime = lock(&self.runtime).take();
         if let Some(runtime) = runtime {
             // The runtime stops on its own thread, so this is also safe inside async code.
             if !runtime.stop(SHUTDOWN_GRACE) {
-                tracing::warn!("the network thread did not stop in time; it ends on its own");
+                log!(
+                    Warn,
+                    "the network thread did not stop in time; it ends on its own"
+                );
             }
         }
         lock(&self.shared.cache).clear();
