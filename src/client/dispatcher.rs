@@ -8,12 +8,12 @@
 use std::any::Any;
 use std::cell::Cell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::mpsc;
 use std::sync::Mutex;
 use std::thread::JoinHandle;
 
 use super::listener::lock;
 use super::log::log;
+use super::queue;
 use super::types::ClientError;
 use crate::live::{Kind, Live};
 
@@ -40,7 +40,7 @@ pub(crate) fn on_callback_thread() -> bool {
 /// Posts jobs to the callback thread; cheap to clone, one per pending callback.
 #[derive(Clone)]
 pub(crate) struct DispatchHandle {
-    tx: mpsc::Sender<Msg>,
+    tx: queue::Sender<Msg>,
 }
 
 impl DispatchHandle {
@@ -60,7 +60,7 @@ pub(crate) struct Dispatcher {
 
 impl Dispatcher {
     pub(crate) fn start() -> std::io::Result<Dispatcher> {
-        let (tx, rx) = mpsc::channel::<Msg>();
+        let (tx, rx) = queue::channel::<Msg>();
         let thread = std::thread::Builder::new()
             .name(CALLBACK_THREAD_NAME.into())
             .spawn(move || run(rx))?;
@@ -82,7 +82,7 @@ impl Dispatcher {
         if std::thread::current().id() == self.thread_id {
             return;
         }
-        let (tx, rx) = mpsc::channel::<()>();
+        let (tx, rx) = queue::channel::<()>();
         if self.handle.post(move || drop(tx)) {
             // Ends when the job ran (and dropped `tx`), or when the thread stopped and dropped
             // the queue with it: either way nothing queued before is left.
@@ -104,9 +104,9 @@ impl Dispatcher {
     }
 }
 
-fn run(rx: mpsc::Receiver<Msg>) {
+fn run(rx: queue::Receiver<Msg>) {
     ON_CALLBACK_THREAD.with(|flag| flag.set(true));
-    while let Ok(Msg::Job(job)) = rx.recv() {
+    while let Some(Msg::Job(job)) = rx.recv() {
         if let Err(panic) = catch_unwind(AssertUnwindSafe(job)) {
             log!(
                 Error,

@@ -32,6 +32,7 @@ mod error_thread;
 mod listener;
 pub mod log;
 mod pending;
+mod queue;
 mod random;
 mod runtime;
 mod server_clock;

@@ -8,11 +8,12 @@
 //! async code (tokio forbids dropping a runtime there) and never needs the caller's runtime.
 
 use std::future::Future;
-use std::sync::mpsc as std_mpsc;
 use std::thread::{JoinHandle, ThreadId};
 use std::time::Duration;
 
 use tokio::sync::oneshot;
+
+use super::queue::{self, RecvTimeoutError};
 
 /// Name of every client's network thread.
 pub(crate) const RUNTIME_THREAD_NAME: &str = "imstatus-rt";
@@ -21,7 +22,7 @@ pub(crate) const RUNTIME_THREAD_NAME: &str = "imstatus-rt";
 pub(crate) struct RuntimeThread {
     stop: oneshot::Sender<()>,
     /// Disconnected once the thread has dropped the runtime (and with it every task).
-    stopped: std_mpsc::Receiver<()>,
+    stopped: queue::Receiver<()>,
     thread: JoinHandle<()>,
 }
 
@@ -32,8 +33,8 @@ impl RuntimeThread {
         main: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<RuntimeThread> {
         let (stop, stop_rx) = oneshot::channel::<()>();
-        let (ready_tx, ready) = std_mpsc::sync_channel::<std::io::Result<()>>(1);
-        let (stopped_tx, stopped) = std_mpsc::channel::<()>();
+        let (ready_tx, ready) = queue::channel::<std::io::Result<()>>();
+        let (stopped_tx, stopped) = queue::channel::<()>();
         let thread = std::thread::Builder::new()
             .name(RUNTIME_THREAD_NAME.into())
             .spawn(move || {
@@ -65,13 +66,13 @@ impl RuntimeThread {
             })?;
         // The thread answers before anything else it does; no answer means it died first.
         match ready.recv() {
-            Ok(Ok(())) => Ok(RuntimeThread {
+            Some(Ok(())) => Ok(RuntimeThread {
                 stop,
                 stopped,
                 thread,
             }),
-            Ok(Err(e)) => Err(e),
-            Err(_) => Err(std::io::Error::other("the runtime thread ended at start")),
+            Some(Err(e)) => Err(e),
+            None => Err(std::io::Error::other("the runtime thread ended at start")),
         }
     }
 
@@ -91,7 +92,7 @@ impl RuntimeThread {
             return false;
         }
         match self.stopped.recv_timeout(grace) {
-            Err(std_mpsc::RecvTimeoutError::Disconnected) => {
+            Err(RecvTimeoutError::Disconnected) => {
                 let _ = self.thread.join();
                 true
             }
