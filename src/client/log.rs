@@ -66,7 +66,7 @@ pub fn enabled(level: Level) -> bool {
 }
 
 /// Formats and forwards one line, if a sink wants it. The macros call this.
-pub fn write(level: Level, args: fmt::Arguments<'_>) {
+pub(crate) fn write(level: Level, args: fmt::Arguments<'_>) {
     if !enabled(level) || IN_SINK.with(Cell::get) {
         return;
     }
