@@ -2,6 +2,8 @@
 //! `$OUT_DIR/imstatus.h`. The checked-in `include/imstatus.h` is never written here: the test
 //! `tests/c_header.rs` compares the two and, with `IMS_BLESS=1`, refreshes the checked-in copy.
 //! That keeps one source of truth (the Rust code) without a build silently editing the tree.
+//!
+//! It also gives the shared library its SONAME on Linux and Android (see [`soname`]).
 
 use std::env;
 use std::path::PathBuf;
@@ -10,6 +12,10 @@ fn main() {
     println!("cargo:rerun-if-changed=src/ffi");
     println!("cargo:rerun-if-changed=cbindgen.toml");
     println!("cargo:rerun-if-changed=build.rs");
+
+    if let Some(soname) = soname() {
+        println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,{soname}");
+    }
 
     let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("set by cargo"));
     let out = PathBuf::from(env::var("OUT_DIR").expect("set by cargo")).join("imstatus.h");
@@ -32,6 +38,25 @@ fn main() {
             let _ = std::fs::remove_file(&out);
             println!("cargo:warning=cbindgen could not generate the C header: {e}");
         }
+    }
+}
+
+/// The SONAME of the shared library, by the target's conventions.
+///
+/// Linux: `libimstatus.so.MAJOR`, so that programs linked against this library need this major
+/// version and not whatever `libimstatus.so` a system holds later (scripts/install.sh installs
+/// the file as `libimstatus.so.MAJOR.MINOR.PATCH` with the links `libimstatus.so.MAJOR` and
+/// `libimstatus.so`). Android: `libimstatus.so`, its file name: an app ships its libraries as
+/// `lib<name>.so` files only, and the loader finds a library another one needs by that name.
+/// Elsewhere (macOS install names, Windows DLLs) rustc's defaults stay.
+fn soname() -> Option<String> {
+    match env::var("CARGO_CFG_TARGET_OS").ok()?.as_str() {
+        "linux" => Some(format!(
+            "libimstatus.so.{}",
+            env::var("CARGO_PKG_VERSION_MAJOR").expect("set by cargo")
+        )),
+        "android" => Some("libimstatus.so".to_owned()),
+        _ => None,
     }
 }
 

@@ -68,6 +68,127 @@ def failed_runs(rows):
     return [r for r in rows if "error" in r]
 
 
+# ---------------------------------------------------------------- SDK size
+# The SDK before this work: commit 6bb6ddf, main before the SDK and the server became crates of
+# their own (the SDK's library then held the server too). Measured once, with
+# `bench/sdk-size.sh --src DIR` on a worktree of that commit (`git worktree add DIR 6bb6ddf`), on
+# the 2-core x86_64 Debian 12 machine of these benchmarks with rustc 1.95.0: the same script,
+# the same way as the "after" rows. Fixed here: that commit does not change.
+SDK_BEFORE_COMMIT = "6bb6ddf"
+SDK_BEFORE_NO_LINKER = ("Before, the static library did not build here for this target either: "
+                        "redb, server code then in the SDK, builds a shared library of its own, "
+                        "which needs the target's linker.")
+SDK_BEFORE = {
+    "x86_64-unknown-linux-gnu": dict(a_bytes=42_277_950, so_bytes=2_031_128,
+                                     stripped_so_bytes=1_392_632),
+    "x86_64-pc-windows-gnu": dict(a_bytes=27_057_648, so_bytes=5_738_204,
+                                  stripped_so_bytes=4_083_712),
+    "aarch64-linux-android": dict(note=SDK_BEFORE_NO_LINKER),
+    "armv7-linux-androideabi": dict(note=SDK_BEFORE_NO_LINKER),
+    "x86_64-linux-android": dict(note=SDK_BEFORE_NO_LINKER),
+    "aarch64-apple-ios": dict(note=SDK_BEFORE_NO_LINKER),
+    "aarch64-apple-darwin": dict(note=SDK_BEFORE_NO_LINKER),
+}
+# The budget for the stripped x86_64 Linux library.
+SDK_BUDGET_BYTES = 900_000
+
+# What each step of the lean SDK saved: the stripped x86_64 Linux libimstatus.so after it, each
+# measured on the same machine the same way (the SDK built alone, `strip`).
+SDK_STEPS = [
+    ("before: commit 6bb6ddf, the SDK's library holding the server too", 1_392_632),
+    ("the server in a crate of its own; fat LTO, `opt-level = \"s\"` for the SDK; no `rand`, no "
+     "`tracing-subscriber`; a flat decoder for server messages (main, e481a37)", 1_031_192),
+    ("a current-thread tokio runtime on the client's own `imstatus-rt` thread: no "
+     "`rt-multi-thread` (`src/client/runtime.rs`)", 992_848),
+    ("a logger of our own instead of `tracing` (`src/client/log.rs`)", 940_184),
+    ("a small blocking queue of our own instead of `std::sync::mpsc`, whose three channel "
+     "flavours came with every message type (`src/client/queue.rs`)", 878_768),
+    ("the SONAME (`libimstatus.so.0`)", 878_784),
+]
+
+
+def change(before, after):
+    """`before → after B (±x %)`, or what is known of either."""
+    if before is None and after is None:
+        return "–"
+    if before is None:
+        return f"– → {f(after, 0)} B"
+    if after is None:
+        return f"{f(before, 0)} B → –"
+    return f"{f(before, 0)} → {f(after, 0)} B ({(after - before) / before * 100:+.1f} %)"
+
+
+def sdk_size(w, rows):
+    after = {r["target"]: r for r in pick(rows, workload="sdk-size") if "target" in r}
+    host = next((r for r in after.values() if r["target"].endswith("-linux-gnu")), None)
+    w("### Size")
+    w("")
+    if not after:
+        w("No size was measured in this run (`bench/sdk-size.sh`).")
+        w("")
+        return
+    commits = sorted({r.get("commit") or "?" for r in after.values()})
+    w(f"The SDK as an app ships it, built alone (`bench/sdk-size.sh`: `-p imstatus --lib`, "
+      f"release profile, nothing else in the same cargo invocation) for every Rust target that "
+      f"builds here. Before: commit {SDK_BEFORE_COMMIT}, measured the same way on a worktree of "
+      f"that commit (rustc 1.95.0). After: commit {', '.join(commits)}. \"Stripped\": after "
+      f"`strip` (all symbols and debug information), as an app would ship it. A static library is "
+      f"what the app's own link starts from (it keeps the debug information of Rust's standard "
+      f"library). Targets whose shared library needs a linker this machine does not have (the "
+      f"Android NDK, Apple's Xcode) have their static library measured only.")
+    w("")
+    if host and host.get("stripped_so_bytes") is not None:
+        size = host["stripped_so_bytes"]
+        met = "within" if size <= SDK_BUDGET_BYTES else "over"
+        w(f"Stripped `libimstatus.so` on {host['target']}: **{f(size, 0)} B**, {met} the "
+          f"budget of {f(SDK_BUDGET_BYTES, 0)} B.")
+        w("")
+    w("| target | shared library, stripped | shared library, as built | static library |")
+    w("|---|---|---|---|")
+    footnotes = []
+    for target, r in after.items():
+        b = SDK_BEFORE.get(target, {})
+        if r.get("stripped_so_bytes") is None and r.get("so_bytes") is None:
+            stripped, shared = r.get("note") or "–", "–"
+        else:
+            stripped = change(b.get("stripped_so_bytes"), r.get("stripped_so_bytes"))
+            shared = change(b.get("so_bytes"), r.get("so_bytes"))
+        static = change(b.get("a_bytes"), r.get("a_bytes"))
+        if b.get("note"):
+            if b["note"] not in footnotes:
+                footnotes.append(b["note"])
+            static += " " + "¹²³⁴⁵"[footnotes.index(b["note"])]
+        w(f"| `{target}` | {stripped} | {shared} | {static} |")
+    w("")
+    for i, note in enumerate(footnotes):
+        w(f"{'¹²³⁴⁵'[i]} {note}")
+        w("")
+    w("What each step saved (stripped `libimstatus.so`, x86_64 Linux):")
+    w("")
+    w("| step | stripped `libimstatus.so` | change |")
+    w("|---|---|---|")
+    previous = None
+    for step, size in SDK_STEPS:
+        delta = "" if previous is None else f"{size - previous:+,} B"
+        w(f"| {step} | {f(size, 0)} B | {delta} |")
+        previous = size
+    w("")
+    w("What the SDK keeps (`cargo tree -p imstatus -e normal`): `imstatus-protocol` (serde with "
+      "derive, serde_json, thiserror) and tokio with `rt`, `net`, `io-util`, `sync`, `time` and "
+      "`macros` (`select!`), each of which it uses. Of the stripped x86_64 library's code "
+      "(by `nm --size-sort` on the unstripped one), nearly a third is Rust's standard library "
+      "printing panic backtraces (gimli, addr2line, rustc-demangle, miniz_oxide: std's default "
+      "panic hook links it into every Rust library on stable Rust; a nightly `-Z build-std` "
+      "without std's `backtrace` feature should leave it out, not tried here), a sixth is tokio (the current-thread "
+      "scheduler, timers, the I/O driver, the blocking pool that resolves host names), an "
+      "eighth is serde and serde_json (with zmij, which formats floats for serde's error "
+      "messages), and under a tenth is the SDK itself; unwinding tables (`.eh_frame`, "
+      "`.gcc_except_table`) are another 145 KB: a panic is caught at the C and JNI boundary, "
+      "so the library unwinds.")
+    w("")
+
+
+
 def main():
     env, rows = load(sys.argv[1], sys.argv[2])
     notes = open(sys.argv[3]).read() if len(sys.argv) > 3 else ""
@@ -76,8 +197,9 @@ def main():
     w("# Benchmarks: imstatus side by side with Mosquitto, and the SDK's own cost")
     w("")
     w("Generated by `bench/run.sh` (raw results: `target/bench/results.jsonl`). "
-      "Method, fairness rules and targets: `../shared/research/presence-anchors.md` §2 and §6; "
-      "what each workload does and how to read the numbers: the notes at the end.")
+      "Method and fairness rules (one machine, loopback only, the server or broker and the "
+      "harness on a core each, the same workloads driving both systems), what each workload does "
+      "and how to read the numbers: the notes at the end.")
     w("")
     if env.get("quick") == "1":
         w("**This is a reduced (BENCH_QUICK=1) run, not the full matrix.**")
@@ -120,7 +242,7 @@ def main():
     N, K = big["n"], big["k"]
     w(f"## Headline: N = {N:,}, K = {K}, one core each")
     w("")
-    w("The target column is the anchors' (§2.6); \"met\" is said of imstatus. A dash: no "
+    w("The target column holds the project's targets for the server; \"met\" is said of imstatus. A dash: no "
       "measurement (the run or the step did not happen, or nothing passed).")
     w("")
     w("| target | imstatus | Mosquitto | imstatus / Mosquitto | target | met |")
@@ -374,12 +496,12 @@ def main():
     # ---------------------------------------------------------------- SDK
     w("## The SDK's own cost")
     w("")
-    size = one(rows, workload="sdk-size") or {}
+    sdk_size(w, rows)
     cost = one(rows, workload="sdk-cost") or {}
+    w("### Footprint and round trips")
+    w("")
     w("| measure | value |")
     w("|---|---|")
-    w(f"| `libimstatus.so` (release) | {f(size.get('so_bytes'), 0)} B |")
-    w(f"| `libimstatus.so` (release, stripped) | {f(size.get('stripped_so_bytes'), 0)} B |")
     w(f"| one idle logged-in `Client`: RSS added | {f(cost.get('client_rss_kib'), 0)} KiB "
       f"({f(cost.get('rss_before_kib'), 0)} → {f(cost.get('rss_after_kib'), 0)} KiB) |")
     w(f"| one idle logged-in `Client`: threads added | {f(cost.get('client_threads'), 0)} "

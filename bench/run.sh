@@ -202,10 +202,8 @@ done
 
 # --- the SDK's own cost ----------------------------------------------------------------------
 say "SDK cost"
-LIB=$ROOT/target/release/libimstatus.so
-STRIPPED=$OUT/libimstatus.stripped.so
-strip -o "$STRIPPED" "$LIB"
-echo "{\"workload\":\"sdk-size\",\"so_bytes\":$(stat -c %s "$LIB"),\"stripped_so_bytes\":$(stat -c %s "$STRIPPED")}" >>"$RESULTS"
+# The SDK's size per target (a script of its own: it only builds, and runs alone too).
+"$ROOT/bench/sdk-size.sh" >>"$RESULTS" 2> >(tee -a "$LOG" >&2) || say "sdk-size failed"
 start_imstatus 45
 taskset -c "$HARNESS_CORE" "$BENCH" sdk-cost --addr "127.0.0.1:$IMS_PORT" --app-id "$APP_ID" --key "$KEY" \
   >>"$RESULTS" 2> >(tee -a "$LOG" >&2) || say "sdk-cost failed"

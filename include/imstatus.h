@@ -319,9 +319,10 @@ typedef int32_t ims_log_level;
  *
  * `on_log` gets the line's level (`IMS_LOG_LEVEL_*`) and text (NUL-terminated UTF-8, borrowed
  * for the duration of the call, no trailing newline). It runs on whichever thread logs: inside
- * an `ims_` call on the caller's thread, on a client's network threads (`imstatus-rt`) or its
- * callback thread, possibly on several threads at once. It must be thread-safe, return quickly,
- * and not call `ims_client_free`; anything logged while it runs on the same thread is dropped.
+ * an `ims_` call on the caller's thread, on a client's network thread (`imstatus-rt`), its
+ * callback thread or the library's error thread (`imstatus-errors`), possibly on several
+ * threads at once. It must be thread-safe, return quickly, and not call `ims_client_free`;
+ * anything logged while it runs on the same thread is dropped.
  */
 typedef struct ims_log_callback {
   /**
@@ -804,16 +805,17 @@ const char *ims_last_error_message(void);
 /**
  * Sets the process-wide log callback (`V2TIMSDKConfig.logLevel` and `logListener`): lines of
  * every client at `level` or above go to `callback.on_log`. `IMS_LOG_LEVEL_NONE` or a NULL
- * `on_log` turns logging off. May be called any number of times, from any thread; each call
- * replaces the previous callback, whose `free_user_data` runs once no `on_log` call of it is
- * running any more (possibly inside this call). Calls of the previous callback already running
- * on other threads may still finish after this returns.
+ * `on_log` turns logging off; such a callback is not kept, and its `free_user_data` runs before
+ * this returns. May be called any number of times, from any thread; each call replaces the
+ * previous callback, whose `free_user_data` runs once no `on_log` call of it is running any more
+ * (possibly inside this call). Calls of the previous callback already running on other threads
+ * may still finish after this returns.
  *
- * A level other than the `IMS_LOG_LEVEL_*` values is `IMS_ERR_INVALID_PARAMETERS`. The first
- * call that turns logging on installs the process's global `tracing` subscriber; if the process
- * already has one (another Rust library in it installed its own), the result is
- * `IMS_ERR_SDK_INVALID_OPERATION` and nothing changes. On a non-zero result the caller keeps
- * `callback.user_data`.
+ * A level other than the `IMS_LOG_LEVEL_*` values is `IMS_ERR_INVALID_PARAMETERS`, and the
+ * caller keeps `callback.user_data`. The library logs through a logger of its own, so this
+ * works whatever else the process logs with (a global `tracing` subscriber installed by another
+ * Rust library included); `IMS_ERR_SDK_INVALID_OPERATION`, which earlier versions answered in
+ * that case, no longer happens.
  *
  * # Safety
  * `callback` follows the rules of `ims_log_callback`.

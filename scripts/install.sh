@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Installs imstatus for C and C++ users into a prefix:
 #
-#   PREFIX/lib/libimstatus.so (.dylib on macOS)   the library (C ABI)
+#   PREFIX/lib/libimstatus.so.X.Y.Z               the library (C ABI), SONAME libimstatus.so.X,
+#   PREFIX/lib/libimstatus.so.X -> .so.X.Y.Z      the name programs linked against it need,
+#   PREFIX/lib/libimstatus.so -> .so.X            and the name -limstatus finds
+#                                                 (macOS: PREFIX/lib/libimstatus.dylib)
 #   PREFIX/lib/libimstatus.a                      the same, static
 #   PREFIX/include/imstatus.h                     the C header
 #   PREFIX/include/imstatus/cpp/V2TIM*.h          the header-only C++ V2TIM wrapper
@@ -46,14 +49,26 @@ while [ $# -gt 0 ]; do
 done
 [ -n "$prefix" ] || usage
 
+version=$(sed -n 's/^#define IMS_VERSION_STRING "\(.*\)"$/\1/p' "$root/include/imstatus.h")
+[ -n "$version" ] || {
+  echo "install.sh: no IMS_VERSION_STRING in include/imstatus.h" >&2
+  exit 1
+}
+
 case "$(uname -s)" in
   Darwin)
-    shared=libimstatus.dylib
+    built=libimstatus.dylib
+    shared=$built
+    # No versioned names: a macOS library is found by its install name, which rustc sets.
+    soname=
     # rustc --print native-static-libs on macOS (not verified on a Mac here).
     native=${IMSTATUS_NATIVE_LIBS:--lSystem -lc -lm}
     ;;
   *)
-    shared=libimstatus.so
+    built=libimstatus.so
+    # build.rs gives the library this SONAME (libimstatus.so.MAJOR).
+    soname=libimstatus.so.${version%%.*}
+    shared=libimstatus.so.$version
     # rustc --print native-static-libs on Linux/glibc (the same list tests/c/support.rs uses).
     native=${IMSTATUS_NATIVE_LIBS:--lgcc_s -lutil -lrt -lpthread -lm -ldl -lc}
     ;;
@@ -64,18 +79,13 @@ if [ -z "$lib_dir" ]; then
   (cd "$root" && cargo build --release -p imstatus --lib)
   lib_dir="${CARGO_TARGET_DIR:-$root/target}/release"
 fi
-for lib in "$shared" "$static"; do
+for lib in "$built" "$static"; do
   [ -f "$lib_dir/$lib" ] || {
     echo "install.sh: $lib_dir/$lib is missing" >&2
     exit 1
   }
 done
 
-version=$(sed -n 's/^#define IMS_VERSION_STRING "\(.*\)"$/\1/p' "$root/include/imstatus.h")
-[ -n "$version" ] || {
-  echo "install.sh: no IMS_VERSION_STRING in include/imstatus.h" >&2
-  exit 1
-}
 pointer_bytes=$(($(getconf LONG_BIT) / 8))
 # "-lfoo -lbar" -> "foo;bar" for CMake (Threads::Threads stands for -lpthread there).
 cmake_native=$(for flag in $native; do
@@ -87,7 +97,12 @@ cmake_native=${cmake_native%;}
 mkdir -p "$prefix"
 prefix="$(cd "$prefix" && pwd)"
 install -d "$prefix/lib/pkgconfig" "$prefix/lib/cmake/imstatus" "$prefix/include/imstatus/cpp"
-install -m 755 "$lib_dir/$shared" "$prefix/lib/$shared"
+install -m 755 "$lib_dir/$built" "$prefix/lib/$shared"
+if [ -n "$soname" ]; then
+  # Relative links, so the tree stays relocatable; they replace an older install's files.
+  ln -sfn "$shared" "$prefix/lib/$soname"
+  ln -sfn "$soname" "$prefix/lib/$built"
+fi
 install -m 644 "$lib_dir/$static" "$prefix/lib/$static"
 install -m 644 "$root/include/imstatus.h" "$prefix/include/imstatus.h"
 install -m 644 "$root"/bindings/cpp/include/*.h "$prefix/include/imstatus/cpp/"
@@ -98,6 +113,7 @@ fill() {
     -e "s|@NATIVE_LIBS@|$native|g" \
     -e "s|@CMAKE_NATIVE_LIBS@|$cmake_native|g" \
     -e "s|@SHARED_LIB@|$shared|g" \
+    -e "s|@SONAME@|$soname|g" \
     -e "s|@STATIC_LIB@|$static|g" \
     -e "s|@SIZEOF_VOID_P@|$pointer_bytes|g" \
     "$1" >"$2"

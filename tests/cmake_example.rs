@@ -4,7 +4,8 @@
 //! linked statically) run against a real server, finding the installed `libimstatus.so` through
 //! the RPATH CMake derives from the imported target, with no `LD_LIBRARY_PATH`. The same
 //! examples are also built from the installed pkg-config files. Also checks the installed
-//! layout and the package version file.
+//! layout, the library's SONAME (`libimstatus.so.0`, the name every example program needs, by
+//! `readelf -d`) and the package version file.
 //!
 //! The install takes the libraries this very `cargo test` built (`--lib-dir target/<profile>/deps`):
 //! the running `cargo test` holds the lock of `target`, so the script cannot run its own
@@ -20,6 +21,11 @@ use std::process::Command;
 use common::{TestServer, APP};
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// What build.rs names the library on Linux, and what programs linked against it need.
+fn soname() -> String {
+    format!("libimstatus.so.{}", env!("CARGO_PKG_VERSION_MAJOR"))
+}
 
 fn cargo_lib_dir() -> PathBuf {
     let dir = support::profile_dir().join("deps");
@@ -43,6 +49,7 @@ fn install(prefix: &Path) {
 
 fn check_layout(prefix: &Path) {
     let mut expected = vec![
+        format!("lib/libimstatus.so.{VERSION}"),
         "lib/libimstatus.so".to_string(),
         "lib/libimstatus.a".to_string(),
         "include/imstatus.h".to_string(),
@@ -66,6 +73,45 @@ fn check_layout(prefix: &Path) {
     let installed = std::fs::read(prefix.join("include/imstatus.h")).unwrap();
     let source = std::fs::read(support::root().join("include/imstatus.h")).unwrap();
     assert_eq!(installed, source, "the installed imstatus.h differs");
+
+    // The library under its full version, the SONAME and the link-time name linking to it
+    // (relative links: the tree is relocatable), and the SONAME inside it.
+    let lib = prefix.join("lib");
+    let real = format!("libimstatus.so.{VERSION}");
+    for (link, target) in [
+        (soname(), real.clone()),
+        ("libimstatus.so".into(), soname()),
+    ] {
+        let found = std::fs::read_link(lib.join(&link))
+            .unwrap_or_else(|e| panic!("lib/{link} is not a symbolic link: {e}"));
+        assert_eq!(
+            found,
+            Path::new(&target),
+            "lib/{link} links to the wrong file"
+        );
+    }
+    let dynamic = dynamic_section(&lib.join(&real));
+    assert!(
+        dynamic.contains(&format!("Library soname: [{}]", soname())),
+        "lib/{real} has not the SONAME {}:\n{dynamic}",
+        soname()
+    );
+}
+
+/// Asserts that a program built against the shared library needs it by its SONAME.
+fn assert_needs_soname(exe: &Path) {
+    let dynamic = dynamic_section(exe);
+    assert!(
+        dynamic.contains(&format!("Shared library: [{}]", soname())),
+        "{} does not need {}:\n{dynamic}",
+        exe.display(),
+        soname()
+    );
+    assert!(
+        !dynamic.contains("Shared library: [libimstatus.so]"),
+        "{} needs the unversioned libimstatus.so:\n{dynamic}",
+        exe.display()
+    );
 }
 
 const WARNINGS: &str = "-Wall -Wextra -Wpedantic -Werror";
@@ -122,6 +168,7 @@ fn cmake_find_package_builds_and_runs_the_examples() {
     support::require_tool("gcc", "gcc");
     support::require_tool("g++", "g++");
     support::require_tool("pkg-config", "pkg-config");
+    support::require_tool("readelf", "binutils");
     let work = tempfile::tempdir().unwrap();
     // A path with a space: the config files must quote it.
     let prefix = work.path().join("imstatus prefix");
@@ -136,15 +183,11 @@ fn cmake_find_package_builds_and_runs_the_examples() {
         build.join("status_cpp_static"),
     );
 
-    // The shared examples need libimstatus.so by name and find it in the prefix via RUNPATH.
+    // The shared examples need libimstatus.so.0 and find it in the prefix via RUNPATH.
     let lib_dir = prefix.join("lib").display().to_string();
     for exe in [&status_c, &status_cpp] {
+        assert_needs_soname(exe);
         let dynamic = dynamic_section(exe);
-        assert!(
-            dynamic.contains("Shared library: [libimstatus.so]"),
-            "{}: {dynamic}",
-            exe.display()
-        );
         assert!(
             dynamic.contains(&lib_dir),
             "{} has no RPATH/RUNPATH to {lib_dir}:\n{dynamic}",
@@ -239,6 +282,8 @@ fn cmake_find_package_builds_and_runs_the_examples() {
         .arg("-o")
         .arg(&pc_cpp);
     support::run_ok(&mut cxx, "g++ with pkg-config imstatus-cpp");
+    assert_needs_soname(&pc_c);
+    assert_needs_soname(&pc_cpp);
     let sig_erin = sig("erin");
     let out = run_example(&pc_cpp, &addr, &[&app, "erin", &sig_erin, "pkg-config"]);
     assert!(has_line(&out, "erin ONLINE pkg-config"), "{out}");

@@ -21,6 +21,7 @@
 //! covers: B1 (JNI), C1, C2, C3, L1, L2, N1, Q1, Q2, Q3, Q5, S1, S2, S4, S6, D3 (connect events)
 
 mod common;
+mod nested_build;
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -33,6 +34,7 @@ use imstatus_server::engine::{AppSettings, Edition};
 use imstatus_server::usersig;
 
 use common::{TestServer, APP, KEY};
+use nested_build::cargo_build;
 
 const JUNIT: &str = "/usr/share/java/junit4.jar";
 const HAMCREST: &str = "/usr/share/java/hamcrest-core.jar";
@@ -218,26 +220,15 @@ fn build_native_library(root: &Path) -> (PathBuf, PathBuf) {
         std::env::consts::DLL_SUFFIX
     ));
     // First the `imstatus` command (it builds the SDK as a dependency, without jni).
-    let mut server = Command::new(cargo());
-    server
-        .current_dir(root)
-        .args([
-            "build",
-            "-p",
-            "imstatus-server",
-            "--bin",
-            "imstatus",
-            "--target-dir",
-        ])
-        .arg(&target_dir)
-        .env_remove("CARGO_TARGET_DIR")
-        .env_remove("CARGO_BUILD_TARGET_DIR");
-    run_ok(&mut server, "cargo build (imstatus)");
+    cargo_build(
+        &target_dir,
+        &["-p", "imstatus-server", "--bin", "imstatus"],
+        "imstatus",
+    );
     // The library an app ships (only `jni`): the natives, and not one test hook.
     cargo_build(
-        root,
         &target_dir,
-        &["--lib", "--features", "jni"],
+        &["-p", "imstatus", "--lib", "--features", "jni"],
         "libimstatus with jni",
     );
     let symbols = exported_symbols(&lib);
@@ -254,34 +245,14 @@ fn build_native_library(root: &Path) -> (PathBuf, PathBuf) {
     );
     // The library the tests load, with the hooks.
     cargo_build(
-        root,
         &target_dir,
-        &["--lib", "--features", "jni,test-hooks"],
+        &["-p", "imstatus", "--lib", "--features", "jni,test-hooks"],
         "libimstatus with jni and test-hooks",
     );
     assert!(lib.is_file(), "no native library at {}", lib.display());
     let bin = lib_dir.join(format!("imstatus{}", std::env::consts::EXE_SUFFIX));
     assert!(bin.is_file(), "no imstatus command at {}", bin.display());
     (lib_dir, bin)
-}
-
-fn cargo() -> String {
-    std::env::var("CARGO").unwrap_or_else(|_| env!("CARGO").to_owned())
-}
-
-/// `cargo build -p imstatus ARGS` into `target_dir`.
-fn cargo_build(root: &Path, target_dir: &Path, args: &[&str], what: &str) {
-    let mut build = Command::new(cargo());
-    build
-        .current_dir(root)
-        .args(["build", "-p", "imstatus"])
-        .args(args)
-        .arg("--target-dir")
-        .arg(target_dir)
-        // Outer cargo settings meant for the test build must not leak into this one.
-        .env_remove("CARGO_TARGET_DIR")
-        .env_remove("CARGO_BUILD_TARGET_DIR");
-    run_ok(&mut build, &format!("cargo build ({what})"));
 }
 
 /// The dynamic symbols a shared library defines (`nm -D --defined-only`).

@@ -1,6 +1,6 @@
-//! The repository stands alone: no file of the SDK, its bindings, tests, scripts or README reads
-//! or links anything beside the repository (a fresh clone has nothing there). Copies a test
-//! needs live inside (e.g. `tests/objc/seed/`).
+//! The repository stands alone: no file of the SDK, its bindings, tests, scripts, benchmarks,
+//! docs or README reads or links anything beside the repository (a fresh clone has nothing
+//! there). Copies a test needs live inside (e.g. `tests/objc/seed/`).
 
 use std::path::{Path, PathBuf};
 
@@ -30,7 +30,7 @@ fn nothing_reads_or_links_outside_the_repository() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut files = Vec::new();
     for dir in [
-        "src", "include", "bindings", "tests", "examples", "scripts", ".ci",
+        "src", "include", "bindings", "tests", "examples", "scripts", ".ci", "docs", "bench",
     ] {
         files_under(&root.join(dir), &mut files);
     }

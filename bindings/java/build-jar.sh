@@ -2,7 +2,7 @@
 # Builds imstatus.jar, the Java V2TIM API (package io.imstatus.v2), with javac and jar alone: no
 # network build tool. The classes target Java 8, as Android's toolchain expects. The R8/ProGuard
 # keep rules ride along as META-INF/proguard/imstatus.pro. The native library is built apart:
-# `cargo build --release --features jni` (see README, "Use from Android").
+# `cargo build --release -p imstatus --lib --features jni` (see README, "Use from Android").
 #
 # Usage: bindings/java/build-jar.sh [OUT_DIR]      (default: target/java)
 # Prints the path of the jar.

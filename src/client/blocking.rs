@@ -5,11 +5,10 @@
 //! 7014 instead. They also must not run on a thread that drives something the answer depends
 //! on, such as a single-threaded runtime hosting the server.
 
-use std::sync::mpsc;
-
 use crate::codes;
 
 use super::dispatcher::on_callback_thread;
+use super::queue;
 use super::types::{ClientError, UserStatus};
 use super::Client;
 
@@ -23,12 +22,12 @@ fn wait<T: Send + 'static>(
              use the callback form",
         ));
     }
-    let (tx, rx) = mpsc::sync_channel(1);
+    let (tx, rx) = queue::channel();
     start(Box::new(move |result| {
         let _ = tx.send(result);
     }));
     // Every callback fires exactly once, shutdown included, so this wait always ends.
-    rx.recv().unwrap_or_else(|_| Err(ClientError::shut_down()))
+    rx.recv().unwrap_or_else(|| Err(ClientError::shut_down()))
 }
 
 impl Client {

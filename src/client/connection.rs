@@ -18,6 +18,7 @@ use crate::protocol::{
     ServerMessage, MAX_SERVER_FRAME_LEN, PROTOCOL_VERSION,
 };
 
+use super::log::log;
 use super::types::ClientError;
 
 /// What a connection reports. `gen` names the connection attempt, so the driver can ignore
@@ -69,7 +70,7 @@ pub(crate) fn spawn_open(
     tokio::spawn(async move {
         let result = open(&addr, gen, hello_id, timeout, events.clone()).await;
         if let Err(e) = &result {
-            tracing::debug!(%addr, code = e.code, desc = %e.desc, "connect failed");
+            log!(Debug, "connecting to {addr} failed: {} {}", e.code, e.desc);
         }
         let _ = events.send(ConnEvent::Opened { gen, result });
     })
@@ -97,7 +98,7 @@ async fn open(
     };
     // Requests are small and latency-bound: waiting for Nagle would delay every reply.
     if let Err(e) = stream.set_nodelay(true) {
-        tracing::debug!("cannot set TCP_NODELAY: {e}");
+        log!(Debug, "cannot set TCP_NODELAY: {e}");
     }
     match tokio::time::timeout(timeout, hello(&mut stream, hello_id)).await {
         Ok(Ok(())) => {}
@@ -108,7 +109,7 @@ async fn open(
             )))
         }
     }
-    tracing::debug!(%addr, gen, "connected");
+    log!(Debug, "connected to {addr} (attempt {gen})");
     let (read_half, write_half) = stream.into_split();
     let (outbox, inbox) = mpsc::unbounded_channel();
     let reader = tokio::spawn(pump_in(read_half, gen, events.clone()));
@@ -172,7 +173,7 @@ async fn pump_in(mut reader: OwnedReadHalf, gen: u64, events: mpsc::UnboundedSen
                 }
             }
             Err(e) => {
-                tracing::warn!("dropping the connection: {e}");
+                log!(Warn, "dropping the connection: {e}");
                 break e;
             }
         }

@@ -8,11 +8,12 @@
 use std::any::Any;
 use std::cell::Cell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::mpsc;
 use std::sync::Mutex;
 use std::thread::JoinHandle;
 
 use super::listener::lock;
+use super::log::log;
+use super::queue;
 use super::types::ClientError;
 use crate::live::{Kind, Live};
 
@@ -39,7 +40,7 @@ pub(crate) fn on_callback_thread() -> bool {
 /// Posts jobs to the callback thread; cheap to clone, one per pending callback.
 #[derive(Clone)]
 pub(crate) struct DispatchHandle {
-    tx: mpsc::Sender<Msg>,
+    tx: queue::Sender<Msg>,
 }
 
 impl DispatchHandle {
@@ -59,7 +60,7 @@ pub(crate) struct Dispatcher {
 
 impl Dispatcher {
     pub(crate) fn start() -> std::io::Result<Dispatcher> {
-        let (tx, rx) = mpsc::channel::<Msg>();
+        let (tx, rx) = queue::channel::<Msg>();
         let thread = std::thread::Builder::new()
             .name(CALLBACK_THREAD_NAME.into())
             .spawn(move || run(rx))?;
@@ -81,7 +82,7 @@ impl Dispatcher {
         if std::thread::current().id() == self.thread_id {
             return;
         }
-        let (tx, rx) = mpsc::channel::<()>();
+        let (tx, rx) = queue::channel::<()>();
         if self.handle.post(move || drop(tx)) {
             // Ends when the job ran (and dropped `tx`), or when the thread stopped and dropped
             // the queue with it: either way nothing queued before is left.
@@ -97,23 +98,23 @@ impl Dispatcher {
         let thread = lock(&self.thread).take();
         if let Some(thread) = thread {
             if thread.thread().id() != std::thread::current().id() && thread.join().is_err() {
-                tracing::error!("the callback thread ended with a panic");
+                log!(Error, "the callback thread ended with a panic");
             }
         }
     }
 }
 
-fn run(rx: mpsc::Receiver<Msg>) {
+fn run(rx: queue::Receiver<Msg>) {
     ON_CALLBACK_THREAD.with(|flag| flag.set(true));
-    while let Ok(Msg::Job(job)) = rx.recv() {
+    while let Some(Msg::Job(job)) = rx.recv() {
         if let Err(panic) = catch_unwind(AssertUnwindSafe(job)) {
-            tracing::error!(
+            log!(
+                Error,
                 "a client callback panicked: {}; the callback thread goes on",
                 panic_message(&panic)
             );
         }
     }
-    tracing::debug!("callback thread stopped");
 }
 
 fn panic_message(panic: &Box<dyn Any + Send>) -> &str {
@@ -179,7 +180,10 @@ impl<T: Send + 'static> Completion<T> {
     fn fire(&mut self, result: Result<T, ClientError>) {
         if let Some(callback) = self.callback.take() {
             if !self.dispatcher.post(move || callback(result)) {
-                tracing::warn!("a callback was dropped: the callback thread has stopped");
+                log!(
+                    Warn,
+                    "a callback was dropped: the callback thread has stopped"
+                );
             }
         }
     }

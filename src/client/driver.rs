@@ -22,6 +22,7 @@ use super::command::{Command, Reply};
 use super::connection::{spawn_open, ConnEvent, Connection};
 use super::dispatcher::Completion;
 use super::listener::lock;
+use super::log::log;
 use super::pending::{PendingRequests, Purpose};
 use super::shared::Shared;
 use super::types::{ClientError, LoginStatus};
@@ -227,17 +228,19 @@ impl Driver {
                     session.user_sig = login.user_sig;
                     login.done.complete(Ok(()));
                 } else if matches!(self.phase, Phase::Online) {
-                    tracing::info!(
-                        from = %session.user_id,
-                        to = %login.user_id,
-                        "switching accounts: logging out first"
+                    log!(
+                        Info,
+                        "switching accounts from {} to {}: logging out first",
+                        session.user_id,
+                        login.user_id
                     );
                     self.begin_logout(login.done_placeholder(), Some(login));
                 } else {
                     // Not connected: the old session cannot be logged out on the server, and
                     // waiting for a reconnect could take forever. Drop it here; the server
                     // sees that device as disconnected.
-                    tracing::warn!(
+                    log!(
+                        Warn,
                         "switching accounts while disconnected: the old session is dropped locally"
                     );
                     self.go_idle(None);
@@ -248,7 +251,7 @@ impl Driver {
     }
 
     fn begin_login(&mut self, login: LoginRequest) {
-        tracing::info!(user = %login.user_id, "logging in");
+        log!(Info, "logging in as {}", login.user_id);
         self.shared.set_view(LoginStatus::Logining, None);
         self.session = Some(Session {
             user_id: login.user_id,
@@ -281,7 +284,10 @@ impl Driver {
             | Phase::Authenticating {
                 why: Why::Reconnect,
             } => {
-                tracing::warn!("logging out while disconnected: the server cannot be told");
+                log!(
+                    Warn,
+                    "logging out while disconnected: the server cannot be told"
+                );
                 self.go_idle(None);
                 done.complete(Ok(()));
             }
@@ -335,7 +341,8 @@ impl Driver {
             ConnEvent::Closed { gen, reason } if gen == self.gen && self.link.is_some() => {
                 self.on_link_lost(reason);
             }
-            other => tracing::trace!(?other, "ignoring news from an abandoned connection"),
+            // News from a connection attempt given up since: nothing to do.
+            _ => {}
         }
     }
 
@@ -343,7 +350,7 @@ impl Driver {
         self.gen += 1;
         let hello_id = self.take_id();
         let addr = self.shared.config.resolved_server_addr();
-        tracing::debug!(%addr, gen = self.gen, "connecting");
+        log!(Debug, "connecting to {addr} (attempt {})", self.gen);
         let task = spawn_open(
             addr,
             self.gen,
@@ -406,7 +413,7 @@ impl Driver {
             ServerMessage::Error { id: 0, code, desc } => {
                 // Not an answer: the server says why it is about to close the connection. The
                 // close itself arrives as an event and drives what happens next.
-                tracing::warn!(code, %desc, "the server is closing the connection");
+                log!(Warn, "the server is closing the connection: {code} {desc}");
             }
             ServerMessage::Error { id, code, desc } => {
                 self.on_reply(id, Err(ClientError::new(code, desc)))
@@ -419,7 +426,10 @@ impl Driver {
 
     fn on_reply(&mut self, id: u64, result: Result<Vec<WireStatus>, ClientError>) {
         let Some(purpose) = self.pending.take(id) else {
-            tracing::debug!(id, "reply to a request no longer waiting (timed out?)");
+            log!(
+                Debug,
+                "reply to request {id}, which no longer waits (timed out?)"
+            );
             return;
         };
         match purpose {
@@ -439,7 +449,7 @@ impl Driver {
             Purpose::Logout => self.finish_logout(result.map(|_| ())),
             Purpose::Heartbeat => {
                 if let Err(e) = result {
-                    tracing::debug!(code = e.code, desc = %e.desc, "heartbeat refused");
+                    log!(Debug, "heartbeat refused: {} {}", e.code, e.desc);
                 }
             }
             Purpose::Call(reply) => match result {
@@ -456,7 +466,7 @@ impl Driver {
 
     fn on_push(&mut self, statuses: &[WireStatus]) {
         if !matches!(self.phase, Phase::Online | Phase::LoggingOut { .. }) {
-            tracing::debug!("ignoring a status push before the login finished");
+            log!(Debug, "ignoring a status push before the login finished");
             return;
         }
         let applied = lock(&self.shared.cache).apply(statuses);
@@ -479,7 +489,7 @@ impl Driver {
         self.logged_out_because = None;
         match why {
             Why::Login(done) => {
-                tracing::info!(user = %user_id, "logged in");
+                log!(Info, "logged in as {user_id}");
                 {
                     let mut cache = lock(&self.shared.cache);
                     cache.clear();
@@ -489,7 +499,7 @@ impl Driver {
                 done.complete(Ok(()));
             }
             Why::Reconnect => {
-                tracing::info!(user = %user_id, "reconnected");
+                log!(Info, "reconnected as {user_id}");
                 let changed = lock(&self.shared.cache).replace(snapshot);
                 self.shared.emit_status_changed(changed);
             }
@@ -506,7 +516,7 @@ impl Driver {
         self.fail_pending(&error);
         match why {
             Why::Login(done) => {
-                tracing::info!(code = error.code, desc = %error.desc, "login failed");
+                log!(Info, "login failed: {} {}", error.code, error.desc);
                 self.go_idle(None);
                 if network {
                     let e = error.clone();
@@ -516,11 +526,16 @@ impl Driver {
                 done.complete(Err(error));
             }
             Why::Reconnect if error.code == codes::ERR_SVR_ACCOUNT_USERSIG_EXPIRED => {
-                tracing::warn!("re-login refused: the UserSig expired; giving up");
+                log!(Warn, "re-login refused: the UserSig expired; giving up");
                 self.end_session(Ending::SigExpired);
             }
             Why::Reconnect => {
-                tracing::warn!(code = error.code, desc = %error.desc, "reconnect failed; retrying");
+                log!(
+                    Warn,
+                    "reconnect failed: {} {}; retrying",
+                    error.code,
+                    error.desc
+                );
                 let e = error.clone();
                 self.shared
                     .emit(move |l| l.on_connect_failed(e.code, &e.desc));
@@ -548,7 +563,7 @@ impl Driver {
 
     /// A running session lost its connection: D4, then reconnect (D3).
     fn connection_lost(&mut self, reason: String) {
-        tracing::info!(%reason, "connection lost; reconnecting");
+        log!(Info, "connection lost ({reason}); reconnecting");
         self.link = None;
         let error = ClientError::disconnected(format!("the connection was lost: {reason}"));
         self.fail_pending(&error);
@@ -563,7 +578,7 @@ impl Driver {
         self.link = None;
         self.shared.emit(|l| l.on_connecting());
         let delay = self.backoff.next_delay();
-        tracing::debug!(?delay, "next reconnect attempt");
+        log!(Debug, "next reconnect attempt in {} ms", delay.as_millis());
         self.phase = Phase::Retrying {
             at: Instant::now() + delay,
         };
@@ -601,8 +616,8 @@ impl Driver {
 
     fn end_session(&mut self, ending: Ending) {
         match ending {
-            Ending::Kicked => tracing::warn!("kicked offline by another device"),
-            Ending::SigExpired => tracing::warn!("the UserSig expired"),
+            Ending::Kicked => log!(Warn, "kicked offline by another device"),
+            Ending::SigExpired => log!(Warn, "the UserSig expired"),
         }
         // State first, so that a listener asking `login_status()` sees the outcome.
         self.go_idle(Some(ending.reason()));
@@ -625,10 +640,13 @@ impl Driver {
             }
         };
         match &result {
-            Ok(()) => tracing::info!("logged out"),
-            Err(e) => {
-                tracing::warn!(code = e.code, desc = %e.desc, "logout not confirmed; logged out locally")
-            }
+            Ok(()) => log!(Info, "logged out"),
+            Err(e) => log!(
+                Warn,
+                "logout not confirmed ({} {}); logged out locally",
+                e.code,
+                e.desc
+            ),
         }
         self.go_idle(None);
         done.complete(result);

@@ -8,11 +8,12 @@
 //! and ends after a few idle seconds, so a library that is not used holds no thread.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::Mutex;
 use std::time::Duration;
 
 use super::listener::lock;
+use super::log::log;
+use super::queue::{self, RecvTimeoutError};
 
 /// Name of the library's error thread.
 pub const ERROR_THREAD_NAME: &str = "imstatus-errors";
@@ -26,7 +27,7 @@ type Job = Box<dyn FnOnce() + Send>;
 /// thread decides to end under it too, so no job is ever sent to a thread that has decided to
 /// end.
 struct ErrorThread {
-    queue: Mutex<Option<mpsc::Sender<Job>>>,
+    queue: Mutex<Option<queue::Sender<Job>>>,
     idle: Duration,
 }
 
@@ -52,12 +53,13 @@ impl ErrorThread {
                 Ok(()) => return Ok(()),
                 // The thread died (it only ends under the lock, after clearing `queue`, so this
                 // is a panic that escaped); start another.
-                Err(mpsc::SendError(job)) => job,
+                Err(job) => job,
             },
             None => job,
         };
-        let (tx, rx) = mpsc::channel::<Job>();
-        tx.send(job).expect("the receiver is right here");
+        let (tx, rx) = queue::channel::<Job>();
+        // Cannot fail: the receiver is right here.
+        let _ = tx.send(job);
         std::thread::Builder::new()
             .name(ERROR_THREAD_NAME.into())
             .spawn(move || self.run(rx))?;
@@ -65,7 +67,7 @@ impl ErrorThread {
         Ok(())
     }
 
-    fn run(&self, rx: mpsc::Receiver<Job>) {
+    fn run(&self, rx: queue::Receiver<Job>) {
         loop {
             let job = match rx.recv_timeout(self.idle) {
                 Ok(job) => job,
@@ -73,13 +75,12 @@ impl ErrorThread {
                     let mut queue = lock(&self.queue);
                     // Something may have been sent between the timeout and taking the lock.
                     match rx.try_recv() {
-                        Ok(job) => {
+                        Some(job) => {
                             drop(queue);
                             job
                         }
-                        Err(_) => {
+                        None => {
                             *queue = None;
-                            tracing::trace!("the error thread ends: idle");
                             return;
                         }
                     }
@@ -87,7 +88,10 @@ impl ErrorThread {
                 Err(RecvTimeoutError::Disconnected) => return,
             };
             if catch_unwind(AssertUnwindSafe(job)).is_err() {
-                tracing::error!("a job on the error thread panicked; the thread goes on");
+                log!(
+                    Error,
+                    "a job on the error thread panicked; the thread goes on"
+                );
             }
         }
     }

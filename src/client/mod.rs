@@ -3,9 +3,9 @@
 //! # Threading model
 //!
 //! A [`Client`] owns three things:
-//! - a small tokio runtime (`imstatus-rt` worker threads) running one *driver* task, which owns
-//!   the session, the connection and every pending request, and handles commands, server frames
-//!   and timers one at a time;
+//! - one network thread, `imstatus-rt`, with a current-thread tokio runtime running one
+//!   *driver* task, which owns the session, the connection and every pending request, and
+//!   handles commands, server frames and timers one at a time;
 //! - one callback thread, `imstatus-callback`, where every `done` callback and every
 //!   [`Listener`] event runs, one at a time, in the order the driver decided them;
 //! - the status cache and login state, written by the driver and read by the synchronous
@@ -30,8 +30,11 @@ mod dispatcher;
 mod driver;
 mod error_thread;
 mod listener;
+pub mod log;
 mod pending;
+mod queue;
 mod random;
+mod runtime;
 mod server_clock;
 mod shared;
 mod types;
@@ -40,7 +43,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::runtime::Runtime;
 use tokio::sync::mpsc;
 
 use crate::codes;
@@ -61,9 +63,11 @@ use command::{Command, Reply};
 use dispatcher::{Completion, Dispatcher};
 use driver::Driver;
 use listener::lock;
+use log::log;
+use runtime::RuntimeThread;
 use shared::Shared;
 
-/// How long [`Client::shutdown`] waits for the runtime's threads to stop.
+/// How long [`Client::shutdown`] waits for the network thread to stop.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// One SDK instance (`V2TIMManager`): at most one logged-in user at a time, one device to the
@@ -75,14 +79,14 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 pub struct Client {
     shared: Arc<Shared>,
     commands: mpsc::UnboundedSender<Command>,
-    runtime: Mutex<Option<Runtime>>,
+    runtime: Mutex<Option<RuntimeThread>>,
     dispatcher: Dispatcher,
     shut_down: AtomicBool,
 }
 
 impl Client {
-    /// Creates a client: validates `config`, starts the runtime (two worker threads named
-    /// `imstatus-rt`) and the callback thread. Does not connect: that happens at
+    /// Creates a client: validates `config`, starts the network thread (`imstatus-rt`) and the
+    /// callback thread. Does not connect: that happens at
     /// [`login`](Self::login). Fails with 6017 for an unusable config, or 6013 if the threads
     /// cannot be started.
     pub fn new(config: ClientConfig) -> Result<Client, ClientError> {
@@ -93,17 +97,12 @@ impl Client {
                 format!("cannot start the client's threads: {e}"),
             )
         };
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .thread_name("imstatus-rt")
-            .enable_all()
-            .build()
-            .map_err(cannot_start)?;
         let dispatcher = Dispatcher::start().map_err(cannot_start)?;
         let shared = Arc::new(Shared::new(config, dispatcher.handle().clone()));
         let (commands, commands_rx) = mpsc::unbounded_channel();
-        runtime.spawn(Driver::new(Arc::clone(&shared), commands_rx).run());
-        tracing::debug!(device_id = %shared.device_id, "client started");
+        let runtime = RuntimeThread::start(Driver::new(Arc::clone(&shared), commands_rx).run())
+            .map_err(cannot_start)?;
+        log!(Debug, "client started, device {}", shared.device_id);
         Ok(Client {
             shared,
             commands,
@@ -289,23 +288,15 @@ impl Client {
         if self.shut_down.swap(true, Ordering::SeqCst) {
             return;
         }
-        tracing::debug!("client shutting down");
+        log!(Debug, "client shutting down");
         let runtime = lock(&self.runtime).take();
         if let Some(runtime) = runtime {
-            // Stopping a runtime blocks, which tokio forbids on a thread that is running async
-            // code (the caller may be inside its own runtime): do it on a plain thread then.
-            if tokio::runtime::Handle::try_current().is_ok() {
-                let stopper = std::thread::Builder::new()
-                    .name("imstatus-shutdown".into())
-                    .spawn(move || runtime.shutdown_timeout(SHUTDOWN_GRACE));
-                match stopper {
-                    Ok(thread) => {
-                        let _ = thread.join();
-                    }
-                    Err(e) => tracing::error!("cannot stop the client's runtime: {e}"),
-                }
-            } else {
-                runtime.shutdown_timeout(SHUTDOWN_GRACE);
+            // The runtime stops on its own thread, so this is also safe inside async code.
+            if !runtime.stop(SHUTDOWN_GRACE) {
+                log!(
+                    Warn,
+                    "the network thread did not stop in time; it ends on its own"
+                );
             }
         }
         lock(&self.shared.cache).clear();

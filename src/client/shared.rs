@@ -8,6 +8,7 @@ use super::cache::StatusCache;
 use super::config::ClientConfig;
 use super::dispatcher::DispatchHandle;
 use super::listener::{lock, Listener, ListenerSet};
+use super::log::log;
 use super::random;
 use super::server_clock::ServerClock;
 use super::types::{LoginStatus, UserStatus};
@@ -76,7 +77,10 @@ impl Shared {
         self.dispatch.post(move || {
             for listener in listeners.snapshot() {
                 if catch_unwind(AssertUnwindSafe(|| event(&*listener))).is_err() {
-                    tracing::error!("a client listener panicked; the event goes on to the others");
+                    log!(
+                        Error,
+                        "a client listener panicked; the event goes on to the others"
+                    );
                 }
             }
         });

@@ -4,6 +4,8 @@
 use std::ffi::c_void;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
+use crate::client::log::log;
+
 /// Runs one task the library handed to a dispatcher hook. The host calls it with that `task`
 /// exactly once, on any thread.
 pub type ims_task_fn = Option<unsafe extern "C" fn(task: *mut c_void)>;
@@ -71,7 +73,7 @@ unsafe extern "C" fn run_task(task: *mut c_void) {
     // SAFETY: the host hands back a pointer `deliver` made with `Box::into_raw`, exactly once.
     let job = unsafe { Box::from_raw(task.cast::<Job>()) };
     if catch_unwind(AssertUnwindSafe(job)).is_err() {
-        tracing::error!("a task run through the dispatcher hook panicked");
+        log!(Error, "a task run through the dispatcher hook panicked");
     }
 }
 

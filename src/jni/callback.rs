@@ -19,6 +19,7 @@ use jni::signature::{Primitive, ReturnType};
 use jni::sys::jvalue;
 use jni::JNIEnv;
 
+use crate::client::log::log;
 use crate::client::{ClientError, Listener, UserStatus};
 
 use super::cache::{self, Cache};
@@ -37,13 +38,19 @@ thread_local! {
 /// to return it to, and the local frame is popped whatever happened.
 pub(super) fn deliver(what: &'static str, body: impl FnOnce(&mut JNIEnv, &Cache) -> JniResult<()>) {
     let Some(cache) = cache::get() else {
-        tracing::error!("{what}: the JNI cache is missing; dropping the callback");
+        log!(
+            Error,
+            "{what}: the JNI cache is missing; dropping the callback"
+        );
         return;
     };
     let mut env = match cache.vm.attach_current_thread_as_daemon() {
         Ok(env) => env,
         Err(e) => {
-            tracing::error!("{what}: cannot attach the callback thread to the JVM: {e}");
+            log!(
+                Error,
+                "{what}: cannot attach the callback thread to the JVM: {e}"
+            );
             return;
         }
     };
@@ -65,7 +72,7 @@ pub(super) fn deliver(what: &'static str, body: impl FnOnce(&mut JNIEnv, &Cache)
     if let Err(e) = framed {
         // PushLocalFrame failed (out of memory): an OutOfMemoryError is pending.
         let _ = env.exception_clear();
-        tracing::error!("{what}: cannot push a JNI local frame: {e}");
+        log!(Error, "{what}: cannot push a JNI local frame: {e}");
     }
 }
 
@@ -129,7 +136,7 @@ fn take_exception(env: &mut JNIEnv, cache: &Cache, what: &str) -> bool {
 
 /// Writes a line to the SDK's Java log (the Android log, or standard error).
 fn log_native(env: &mut JNIEnv, cache: &Cache, message: &str) {
-    tracing::error!("{message}");
+    log!(Error, "{message}");
     let Ok(text) = env.new_string(message) else {
         let _ = env.exception_clear();
         return;
