@@ -82,7 +82,7 @@ impl Default for Limits {
             outbox_max_bytes: 512 * 1024,
             outbox_max_entries: 8192,
             write_stall_timeout: None,
-            heartbeats_per_second: 1,
+            heartbeats_per_second: 4,
             heartbeat_burst: 10,
             admin_max_connections: 64,
             admin_header_timeout: Duration::from_secs(10),

@@ -381,6 +381,8 @@ impl<P> Connection<P> {
                     self.limits.heartbeats_per_second
                 ),
             };
+            // It did arrive: the connection is alive (D2), whatever else it costs the engine.
+            self.hub.engine.touch(self.conn, now_ms());
             self.outbox.send(&encode(&refusal));
             return Ok(());
         }
@@ -469,7 +471,14 @@ async fn handle(hub: &Hub, conn: ConnId, id: u64, request: Request) -> ServerMes
             .unsubscribe(conn, user_ids.as_deref(), now)
             .map(|()| Vec::new()),
     };
+    // A login reply tells the SDK the app's heartbeat timeout, so that it heartbeats often
+    // enough whatever it was configured with.
+    let mut heartbeat_timeout_ms = None;
     if is_login && result.is_ok() {
+        heartbeat_timeout_ms = engine
+            .session_user(conn)
+            .and_then(|key| engine.app_settings(key.app))
+            .map(|app| millis(app.heartbeat_timeout));
         hub.durable().await;
     }
     match result {
@@ -478,6 +487,7 @@ async fn handle(hub: &Hub, conn: ConnId, id: u64, request: Request) -> ServerMes
             statuses: statuses.iter().map(wire::status).collect(),
             protocol_version,
             server_time_ms,
+            heartbeat_timeout_ms,
         },
         Err(EngineError { code, desc }) => ServerMessage::Error { id, code, desc },
     }

@@ -269,13 +269,34 @@ fn describe(e: ClientError) -> String {
     format!("error {}: {}", e.code, e.desc)
 }
 
+/// One status as `ID STATUS CUSTOM`, with the custom status escaped: the server keeps any valid
+/// UTF-8, as V2TIM does, so a custom status may hold line breaks, terminal escapes or
+/// direction overrides that would forge other lines or rewrite the terminal.
 fn line(status: &UserStatus) -> String {
     format!(
         "{} {} {}",
-        status.user_id,
+        escape(&status.user_id),
         status.status_type.name(),
-        status.custom_status
+        escape(&status.custom_status)
     )
+}
+
+/// `text` with every control or bidirectional-formatting character (and the backslash that
+/// introduces an escape) written as a Rust escape, so that what is printed is one line of
+/// visible characters.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        let bidi = matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+        if c == '\\' {
+            out.push_str("\\\\");
+        } else if c.is_control() || bidi {
+            out.extend(c.escape_unicode());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 fn set(who: Who, text: String, hold: bool) -> Result<(), String> {

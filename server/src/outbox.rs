@@ -493,6 +493,7 @@ mod tests {
             statuses: vec![],
             protocol_version: None,
             server_time_ms: None,
+            heartbeat_timeout_ms: None,
         };
         assert!(outbox.fill(slot, &encode(&reply)));
         match take_now(&outbox) {

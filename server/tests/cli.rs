@@ -80,6 +80,33 @@ fn run(args: &[&str]) -> (bool, String, String) {
 }
 
 #[test]
+fn a_custom_status_cannot_forge_lines_or_escape_the_terminal() {
+    // covers: C1 (any valid UTF-8 is kept; the command line prints it escaped)
+    let server = TestServer::start(vec![app()]);
+    let (mut alice, _) = Wire::login(server.addr(), "alice", "Linux", "a1");
+    let forged = "busy\nbob OFFLINE \u{1b}[2J\u{202e}olleh\\";
+    let reply = alice.request(&format!(
+        r#""op":"set_self_status","custom_status":{}"#,
+        serde_json::to_string(forged).unwrap()
+    ));
+    assert!(
+        matches!(reply, imstatus_protocol::ServerMessage::Ok { .. }),
+        "{reply:?}"
+    );
+    let addr = server.addr().to_string();
+    let app_id = APP.to_string();
+    let (ok, out, err) = run(&[
+        "get", "--server", &addr, "--app-id", &app_id, "--key", KEY, "--user", "carol", "alice",
+    ]);
+    assert!(ok, "{err}");
+    assert_eq!(
+        out,
+        "alice ONLINE busy\\u{a}bob OFFLINE \\u{1b}[2J\\u{202e}olleh\\\\\n"
+    );
+    assert_eq!(out.lines().count(), 1);
+}
+
+#[test]
 fn watch_sees_set_at_once() {
     // covers: N1, C1, C3
     let server = TestServer::start(vec![app()]);
