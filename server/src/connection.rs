@@ -13,10 +13,8 @@
 use std::future::{poll_fn, Future};
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
-
-use tokio::net::TcpStream;
 
 use imstatus_protocol::{
     decode_request, encode, split_frame, Request, ServerMessage, Split, MAX_REQUEST_FRAME_LEN,
@@ -28,6 +26,7 @@ use crate::config::Limits;
 use crate::engine::{CloseReason, ConnId, EngineError, Login};
 use crate::hub::{now_ms, Hub};
 use crate::outbox::{End, Outbox};
+use crate::transport::Transport;
 use crate::wire;
 
 /// What a connection may do next.
@@ -43,35 +42,21 @@ enum Phase {
 
 /// What woke the connection.
 enum Event {
-    Readable(std::io::Result<()>),
+    /// Bytes arrived (appended to the input), or the peer closed (0), or the stream failed.
+    Read(std::io::Result<usize>),
     /// The outbox has something to write, or ended.
     Out,
 }
 
-/// Polls a second source when the first is not ready.
-trait OrElsePending<T> {
-    fn or_else_pending(self, other: impl FnOnce() -> Poll<T>) -> Poll<T>;
-}
-
-impl<T> OrElsePending<T> for Poll<T> {
-    fn or_else_pending(self, other: impl FnOnce() -> Poll<T>) -> Poll<T> {
-        match self {
-            Poll::Ready(value) => Poll::Ready(value),
-            Poll::Pending => other(),
-        }
-    }
-}
-
 /// Serves one accepted connection until it closes. `unauthenticated` is held until the
 /// connection logs in (it counts against its address's cap until then).
-pub fn serve<P: Send + 'static>(
+pub fn serve<P: Send + 'static, T: Transport + 'static>(
     hub: Arc<Hub>,
     conn: ConnId,
-    stream: TcpStream,
+    stream: T,
     limits: Arc<Limits>,
     unauthenticated: P,
 ) -> impl std::future::Future<Output = ()> + Send {
-    let _ = stream.set_nodelay(true);
     let outbox = hub.open(conn, now_ms());
     let connection = Connection {
         heartbeats: Budget::new(),
@@ -93,10 +78,10 @@ pub fn serve<P: Send + 'static>(
 }
 
 /// A connection's state, owned by its task.
-struct Connection<P> {
+struct Connection<P, T> {
     hub: Arc<Hub>,
     conn: ConnId,
-    stream: TcpStream,
+    stream: T,
     outbox: Arc<Outbox>,
     limits: Arc<Limits>,
     phase: Phase,
@@ -115,7 +100,7 @@ struct Connection<P> {
     out_first: bool,
 }
 
-impl<P> Connection<P> {
+impl<P, T: Transport> Connection<P, T> {
     async fn run(mut self) {
         let why = loop {
             let event = self.next_event().await;
@@ -136,19 +121,20 @@ impl<P> Connection<P> {
                         Some(_) => break "closed by the server",
                     }
                 }
-                Event::Readable(Err(_)) => break "the socket failed",
-                Event::Readable(Ok(())) => match read_some(&self.stream, &mut self.input) {
-                    Read::Nothing => {}
-                    Read::Closed => break "closed by the peer",
-                    Read::Data => {
-                        if let Err(why) = Box::pin(self.handle_frames()).await {
-                            tracing::info!(conn = self.conn, why, "refusing connection");
-                            // Send what is queued (the refusal), then close.
-                            self.outbox.end(End::Done);
-                            self.reading = false;
-                        }
+                Event::Read(Err(_)) => break "the socket failed",
+                Event::Read(Ok(0)) => break "closed by the peer",
+                Event::Read(Ok(_)) => {
+                    if let Err(why) = Box::pin(self.handle_frames()).await {
+                        tracing::info!(conn = self.conn, why, "refusing connection");
+                        // Send what is queued (the refusal), then close.
+                        self.outbox.end(End::Done);
+                        self.reading = false;
                     }
-                },
+                    if self.input.is_empty() {
+                        // Hold no buffer while idle.
+                        self.input = Vec::new();
+                    }
+                }
             }
         };
         tracing::debug!(conn = self.conn, why, "connection closing");
@@ -160,22 +146,25 @@ impl<P> Connection<P> {
     /// connection then keeps no future.
     fn next_event(&mut self) -> impl std::future::Future<Output = Event> + '_ {
         self.out_first = !self.out_first;
-        let (outbox, stream, reading, out_first) =
-            (&self.outbox, &self.stream, self.reading, self.out_first);
+        let (outbox, stream, input, reading, out_first) = (
+            &self.outbox,
+            &mut self.stream,
+            &mut self.input,
+            self.reading,
+            self.out_first,
+        );
         poll_fn(move |cx| {
-            let out = |cx: &mut Context<'_>| outbox.poll_ready(cx).map(|()| Event::Out);
-            let read = |cx: &mut Context<'_>| {
-                if reading {
-                    stream.poll_read_ready(cx).map(Event::Readable)
-                } else {
-                    Poll::Pending
-                }
-            };
             if out_first {
-                out(cx).or_else_pending(|| read(cx))
-            } else {
-                read(cx).or_else_pending(|| out(cx))
+                if let Poll::Ready(()) = outbox.poll_ready(cx) {
+                    return Poll::Ready(Event::Out);
+                }
             }
+            if reading {
+                if let Poll::Ready(read) = stream.poll_read_into(cx, input) {
+                    return Poll::Ready(Event::Read(read));
+                }
+            }
+            outbox.poll_ready(cx).map(|()| Event::Out)
         })
     }
 
@@ -183,7 +172,7 @@ impl<P> Connection<P> {
     /// a buffer of the thread's (so that writing a push allocates nothing). Answers what is
     /// left to write, if anything, and the outbox's end, if it ended. An ending outbox's last
     /// frame says why, for a kick or an expired UserSig.
-    fn write_now(&self) -> (Option<Vec<u8>>, Option<End>) {
+    fn write_now(&mut self) -> (Option<Vec<u8>>, Option<End>) {
         thread_local! {
             static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
         }
@@ -203,15 +192,19 @@ impl<P> Connection<P> {
                 buf.extend_from_slice(&(last.len() as u32).to_be_bytes());
                 buf.extend_from_slice(&last);
             }
+            // Polled without a waker: whatever does not go at once is awaited by `write`, which
+            // says why if the socket is closed or failed.
+            let mut cx = Context::from_waker(Waker::noop());
             let mut written = 0;
             while written < buf.len() {
-                match self.stream.try_write(&buf[written..]) {
-                    Ok(n) if n > 0 => written += n,
-                    // Would block, closed or failed: the awaited write says which.
+                match self.stream.poll_write_some(&mut cx, &buf[written..]) {
+                    Poll::Ready(Ok(n)) if n > 0 => written += n,
                     _ => break,
                 }
             }
-            let rest = (written < buf.len()).then(|| buf[written..].to_vec());
+            let sent = written == buf.len()
+                && matches!(self.stream.poll_send_buffered(&mut cx), Poll::Ready(Ok(())));
+            let rest = (!sent).then(|| buf[written..].to_vec());
             if buf.capacity() > 64 * 1024 {
                 // A large login snapshot passed through: do not keep its room for ever.
                 *buf = Vec::new();
@@ -225,73 +218,50 @@ impl<P> Connection<P> {
     /// it). Tries the write first: the socket nearly always has room, and then no timer is made.
     /// A hand-polled future, small because the connection's future holds it.
     fn write<'a>(
-        &'a self,
+        &'a mut self,
         mut bytes: &'a [u8],
     ) -> impl std::future::Future<Output = Result<(), &'static str>> + 'a {
-        let (stream, outbox) = (&self.stream, &self.outbox);
+        let (stream, outbox) = (&mut self.stream, &self.outbox);
         let stall = Duration::from_millis(self.stall_ms);
         let mut deadline: Option<Pin<Box<tokio::time::Sleep>>> = None;
-        poll_fn(move |cx| loop {
-            if bytes.is_empty() {
-                return Poll::Ready(Ok(()));
-            }
-            match stream.try_write(bytes) {
-                Ok(0) => return Poll::Ready(Err("the socket is closed")),
-                Ok(n) => {
-                    bytes = &bytes[n..];
-                    // Progress: the stall timeout starts again.
-                    deadline = None;
-                    continue;
+        poll_fn(move |cx| {
+            loop {
+                let progress = if bytes.is_empty() {
+                    match stream.poll_send_buffered(cx) {
+                        Poll::Ready(Ok(())) => return Poll::Ready(Ok(())),
+                        Poll::Ready(Err(_)) => return Poll::Ready(Err("the socket failed")),
+                        Poll::Pending => false,
+                    }
+                } else {
+                    match stream.poll_write_some(cx, bytes) {
+                        Poll::Ready(Ok(0)) => return Poll::Ready(Err("the socket is closed")),
+                        Poll::Ready(Ok(n)) => {
+                            bytes = &bytes[n..];
+                            true
+                        }
+                        Poll::Ready(Err(_)) => return Poll::Ready(Err("the socket failed")),
+                        Poll::Pending => false,
+                    }
+                };
+                if !progress {
+                    break;
                 }
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-                Err(_) => return Poll::Ready(Err("the socket is closed")),
+                // Progress: the stall timeout starts again.
+                deadline = None;
             }
             if outbox.poll_overflowed(cx).is_ready() {
                 return Poll::Ready(Err("a slow consumer: its outbox outgrew its limits"));
             }
-            match stream.poll_write_ready(cx) {
-                Poll::Ready(Ok(())) => continue,
-                Poll::Ready(Err(_)) => return Poll::Ready(Err("the socket failed")),
-                Poll::Pending => {}
-            }
             let sleep = deadline.get_or_insert_with(|| Box::pin(tokio::time::sleep(stall)));
-            return sleep
+            sleep
                 .as_mut()
                 .poll(cx)
-                .map(|()| Err("no write progress within the stall timeout"));
+                .map(|()| Err("no write progress within the stall timeout"))
         })
     }
 }
 
-/// What a read brought.
-enum Read {
-    /// Nothing after all (a spurious wake-up).
-    Nothing,
-    /// The peer closed its side.
-    Closed,
-    /// Bytes, now at the end of the buffer.
-    Data,
-}
-
-/// Reads what the socket has into `input` without waiting.
-fn read_some(stream: &TcpStream, input: &mut Vec<u8>) -> Read {
-    // Room for a typical request at once; a large one grows the buffer as it arrives.
-    input.reserve(if input.is_empty() { 512 } else { 4096 });
-    match stream.try_read_buf(input) {
-        Ok(0) => Read::Closed,
-        Ok(_) => Read::Data,
-        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-            if input.is_empty() {
-                // Hold no buffer while idle.
-                *input = Vec::new();
-            }
-            Read::Nothing
-        }
-        Err(_) => Read::Closed,
-    }
-}
-
-impl<P> Connection<P> {
+impl<P, T: Transport> Connection<P, T> {
     /// Handles every whole frame at the front of the input, then drops them from it. Answers
     /// why the connection must close, if it must.
     async fn handle_frames(&mut self) -> Result<(), String> {

@@ -11,6 +11,7 @@ pub mod engine;
 mod hub;
 mod outbox;
 pub mod testing;
+mod transport;
 mod unauthenticated;
 pub mod usersig;
 pub mod wire;
@@ -214,6 +215,7 @@ pub async fn run(
                     };
                     let conn = next_conn;
                     next_conn += 1;
+                    let _ = stream.set_nodelay(true);
                     connections.spawn(connection::serve(hub.clone(), conn, stream, limits.clone(), permit));
                 }
                 // Running out of file descriptors must not end the server: wait, then go on.
