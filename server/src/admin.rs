@@ -47,6 +47,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
 
 use super::hub::{Hub, ServerEngine};
 use crate::codes;
@@ -93,6 +94,7 @@ struct Api {
 /// the users they change, so they never stall the status path.
 pub async fn serve(
     listener: TcpListener,
+    tls: Option<TlsAcceptor>,
     hub: Arc<Hub>,
     token: String,
     limits: Arc<Limits>,
@@ -120,39 +122,20 @@ pub async fn serve(
                 };
                 let router = router.clone();
                 let header_timeout = limits.admin_header_timeout;
-                let mut stopping = stopping.clone();
+                let stopping = stopping.clone();
+                let tls = tls.clone();
                 connections.spawn(async move {
                     let _permit = permit;
-                    let service = hyper::service::service_fn(move |request| {
-                        let router = router.clone();
-                        async move {
-                            let answered = tokio::time::timeout(
-                                REQUEST_TIMEOUT,
-                                tower::ServiceExt::oneshot(router, request),
-                            )
-                            .await;
-                            Ok::<_, std::convert::Infallible>(match answered {
-                                Ok(Ok(response)) => response,
-                                Ok(Err(never)) => match never {},
-                                Err(_) => ApiError::http(
-                                    StatusCode::REQUEST_TIMEOUT,
-                                    "the request was not received and answered in time",
-                                )
-                                .into_response(),
-                            })
-                        }
-                    });
-                    let connection = hyper::server::conn::http1::Builder::new()
-                        .timer(hyper_util::rt::TokioTimer::new())
-                        .header_read_timeout(header_timeout)
-                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
-                    tokio::pin!(connection);
-                    tokio::select! {
-                        _ = connection.as_mut() => {}
-                        _ = stopping.changed() => {
-                            connection.as_mut().graceful_shutdown();
-                            let _ = connection.await;
-                        }
+                    match tls {
+                        None => serve_connection(stream, router, header_timeout, stopping).await,
+                        // The handshake is part of the wait for the first request's headers.
+                        Some(tls) => match tokio::time::timeout(header_timeout, tls.accept(stream)).await {
+                            Ok(Ok(stream)) => {
+                                serve_connection(stream, router, header_timeout, stopping).await
+                            }
+                            Ok(Err(e)) => tracing::info!(%peer, error = %e, "admin TLS handshake failed"),
+                            Err(_) => tracing::info!(%peer, "no admin TLS handshake in time"),
+                        },
                     }
                 });
             }
@@ -163,6 +146,46 @@ pub async fn serve(
     let drained = async { while connections.join_next().await.is_some() {} };
     if tokio::time::timeout(SHUTDOWN_GRACE, drained).await.is_err() {
         tracing::warn!("admin requests still open at shutdown were dropped");
+    }
+}
+
+/// Serves the requests of one admin connection, plain or TLS.
+async fn serve_connection<IO>(
+    io: IO,
+    router: Router,
+    header_timeout: Duration,
+    mut stopping: tokio::sync::watch::Receiver<bool>,
+) where
+    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service = hyper::service::service_fn(move |request| {
+        let router = router.clone();
+        async move {
+            let answered =
+                tokio::time::timeout(REQUEST_TIMEOUT, tower::ServiceExt::oneshot(router, request))
+                    .await;
+            Ok::<_, std::convert::Infallible>(match answered {
+                Ok(Ok(response)) => response,
+                Ok(Err(never)) => match never {},
+                Err(_) => ApiError::http(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "the request was not received and answered in time",
+                )
+                .into_response(),
+            })
+        }
+    });
+    let connection = hyper::server::conn::http1::Builder::new()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(header_timeout)
+        .serve_connection(hyper_util::rt::TokioIo::new(io), service);
+    tokio::pin!(connection);
+    tokio::select! {
+        _ = connection.as_mut() => {}
+        _ = stopping.changed() => {
+            connection.as_mut().graceful_shutdown();
+            let _ = connection.await;
+        }
     }
 }
 

@@ -52,6 +52,16 @@ enum Command {
         #[arg(long, default_value_t = usersig::DEFAULT_EXPIRE_SECS)]
         expire: u64,
     },
+    /// Makes a certificate authority and a server certificate it signs, for development: writes
+    /// ca.pem (what clients trust), cert.pem and key.pem (tls_cert and tls_key) into DIR.
+    DevCert {
+        /// Where to write the files.
+        #[arg(long, default_value = "imstatus-dev-cert")]
+        out: PathBuf,
+        /// DNS names and IP addresses of the server.
+        #[arg(default_values_t = ["localhost".to_string(), "127.0.0.1".to_string()])]
+        names: Vec<String>,
+    },
     /// Sets your custom status (empty text clears it), then logs out.
     Set {
         #[command(flatten)]
@@ -120,6 +130,7 @@ fn main() -> ExitCode {
             );
             Ok(())
         }
+        Command::DevCert { out, names } => dev_cert(&out, &names),
         Command::Set { who, text, hold } => set(who, text, hold),
         Command::Get { who, ids } => get(who, ids),
         Command::Watch { who, ids } => watch(who, ids),
@@ -141,6 +152,34 @@ fn init_logging(default: &str) {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .init();
+}
+
+fn dev_cert(out: &std::path::Path, names: &[String]) -> Result<(), String> {
+    let ca = imstatus_server::dev_cert::DevCa::new("imstatus development CA");
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let cert = ca.server_cert(&names);
+    std::fs::create_dir_all(out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
+    let write = |name: &str, text: &str| {
+        let path = out.join(name);
+        std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        Ok::<_, String>(path)
+    };
+    write("ca.pem", ca.cert_pem())?;
+    write("cert.pem", &cert.cert_pem)?;
+    let key = write("key.pem", &cert.key_pem)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| format!("cannot protect {}: {e}", key.display()))?;
+    }
+    println!(
+        "wrote {0}/ca.pem, {0}/cert.pem and {0}/key.pem for {1}; in imstatus.toml:\n  \
+         tls_listen = \"0.0.0.0:7843\"\n  tls_cert = \"{0}/cert.pem\"\n  tls_key = \"{0}/key.pem\"",
+        out.display(),
+        names.join(", ")
+    );
+    Ok(())
 }
 
 fn unix_now() -> u64 {
@@ -203,6 +242,9 @@ async fn shutdown_signal() {
 
 fn print_banner(started: &Started) {
     println!("imstatus listening on {}", started.addr);
+    if let Some(tls) = started.tls_addr {
+        println!("imstatus listening over TLS on {tls}");
+    }
     if let Some(admin) = started.admin_addr {
         println!(
             "admin API on http://{admin}/v1 (Authorization: Bearer {})",

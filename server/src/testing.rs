@@ -89,6 +89,7 @@ fn spawn_on(listen: &str, data_dir: &Path, apps: Vec<AppSettings>, limits: Limit
         data_dir: Some(data_dir.to_path_buf()),
         apps,
         limits,
+        ..Config::default()
     })
     .expect("server starts")
 }
