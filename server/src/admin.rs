@@ -464,6 +464,26 @@ async fn put_app(
     Ok((status, Json(answer)))
 }
 
+/// Runs every decoder of admin input on `data`: the path's app ID, and `data` as each body (a
+/// full app, a settings patch applied to the default app, friends, an online-status query).
+/// For the fuzz targets (`crate::fuzzing`): answers nothing, must never panic.
+pub(crate) fn decode_everything(data: &[u8]) {
+    let _ = app_id(&String::from_utf8_lossy(data));
+    let body = || Ok(Bytes::copy_from_slice(data));
+    if let Ok(settings) = parse_body::<AppSettings>(body()) {
+        let _ = settings.validate();
+    }
+    let _ = friends_body(body());
+    let _ = parse_body::<QueryBody>(body());
+    if let Ok(patch) = parse_body::<Value>(body()) {
+        let mut doc = serde_json::to_value(AppSettings::new(1, "k")).expect("settings serialise");
+        merge_patch(&mut doc, &patch);
+        if let Ok(settings) = serde_json::from_value::<AppSettings>(doc) {
+            let _ = settings.validate();
+        }
+    }
+}
+
 /// Applies a JSON merge patch (RFC 7396): objects merge key by key, `null` removes a key (which
 /// puts that setting back to its default), anything else replaces.
 fn merge_patch(target: &mut Value, patch: &Value) {

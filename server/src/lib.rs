@@ -9,6 +9,8 @@ mod connection;
 pub mod dev_cert;
 mod durable;
 pub mod engine;
+#[doc(hidden)]
+pub mod fuzzing;
 mod hub;
 mod outbox;
 pub mod testing;
