@@ -55,8 +55,11 @@ pub fn config(data: &[u8]) {
     let _ = Config::from_toml(&String::from_utf8_lossy(data));
 }
 
+/// A fuzz target: one decoder over arbitrary bytes.
+pub type Target = fn(&[u8]);
+
 /// Every target, by name, for runners that take the name from outside.
-pub const TARGETS: [(&str, fn(&[u8])); 6] = [
+pub const TARGETS: [(&str, Target); 6] = [
     ("frame", frame),
     ("request", request),
     ("server_message", server_message),
