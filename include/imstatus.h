@@ -26,7 +26,8 @@
  *           call is in flight (on_error 6013). Callbacks and listener events never run inside
  *           the call that caused them. They run one at a time, in order, on the client's
  *           callback thread (named "imstatus-callback"; Linux keeps 15 bytes of a thread name,
- *           so pthread_getname_np reports "imstatus-callba"), or wherever the client's dispatcher
+ *           so pthread_getname_np reports "imstatus-callba"; Windows keeps the whole name as the
+ *           thread's description, see GetThreadDescription), or wherever the client's dispatcher
  *           hook sends them (ims_config_set_dispatcher). Errors reported without a client
  *           (ims_callback_fail) run on the library's error thread, "imstatus-errors", started
  *           when needed and ended when idle. Callback structs are passed by value; any member
@@ -132,11 +133,12 @@
  * while other threads may still call it.
  *
  * Each client has one callback thread, `imstatus-callback` (Linux keeps 15 bytes of a thread
- * name: `pthread_getname_np` reports `imstatus-callba`), where all of its callbacks and
- * listener events run one at a time, in order, never inside the `ims_` call that caused them
- * (unless a dispatcher hook sends them elsewhere; see `ims_config_set_dispatcher`). They may
- * call any `ims_` function, including `ims_client_free` on their own client, but should return
- * quickly: every later callback of that client waits behind them.
+ * name: `pthread_getname_np` reports `imstatus-callba`; on Windows the name is the thread's
+ * description, which `GetThreadDescription` and debuggers show whole), where all of its
+ * callbacks and listener events run one at a time, in order, never inside the `ims_` call that
+ * caused them (unless a dispatcher hook sends them elsewhere; see `ims_config_set_dispatcher`).
+ * They may call any `ims_` function, including `ims_client_free` on their own client, but
+ * should return quickly: every later callback of that client waits behind them.
  */
 typedef struct ims_client ims_client;
 
