@@ -241,7 +241,7 @@ impl AppSettings {
             return bad("max_instances_per_platform must be above zero");
         }
         let url = &self.state_change_callback_url;
-        if !url.is_empty() && !(url.starts_with("http://") || url.starts_with("https://")) {
+        if !(url.is_empty() || url.starts_with("http://") || url.starts_with("https://")) {
             return bad("state_change_callback_url must start with http:// or https://");
         }
         if url.len() > 2048 || url.chars().any(char::is_control) {
