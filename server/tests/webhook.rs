@@ -454,6 +454,7 @@ async fn a_full_queue_drops_and_counts_without_waiting() {
             ..WebhookCounts::default()
         }
     );
+    assert_eq!(hooks.room(APP), 0);
     // Another app's queue is its own.
     hooks.submit(&target(APP + 1, receiver.url("/cb"), "k"), numbered("u", 0));
     assert_eq!(counts_of(&hooks, APP + 1).queued, 1);
@@ -468,6 +469,7 @@ async fn a_full_queue_drops_and_counts_without_waiting() {
         }
     );
     assert_eq!(counts_of(&hooks, APP + 1).sent, 1);
+    assert_eq!(hooks.room(APP), 5);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -578,4 +580,23 @@ async fn nothing_queued_is_drained_at_once_and_a_target_without_url_is_ignored()
     );
     drained(&hooks).await;
     assert!(hooks.counts().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_was_queued_is_still_delivered_after_the_webhooks_are_dropped() {
+    let receiver = Receiver::start(answer(|index| async move {
+        // The first is still in flight when the drop comes.
+        if index == 0 {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        StatusCode::OK
+    }))
+    .await;
+    let hooks = Webhooks::new(quick());
+    let to = target(APP, receiver.url("/cb"), "k");
+    for n in 0..3 {
+        hooks.submit(&to, numbered("u", n));
+    }
+    drop(hooks);
+    receiver.wait_for(3, DEADLINE).await;
 }

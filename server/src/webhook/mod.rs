@@ -145,8 +145,12 @@ impl App {
 }
 
 impl Webhooks {
-    /// Webhook delivery within `limits`. Must be called inside a tokio runtime: each app's
-    /// workers are spawned on it when the app's first callback comes.
+    /// Webhook delivery within `limits`. Each app's workers are spawned on the current tokio
+    /// runtime when the app's first callback comes, whichever thread submits it.
+    ///
+    /// # Panics
+    ///
+    /// Outside a tokio runtime.
     pub fn new(limits: WebhookLimits) -> Webhooks {
         let limits = WebhookLimits {
             concurrency: limits.concurrency.max(1),
@@ -205,6 +209,17 @@ impl Webhooks {
                 }
             }
         }
+    }
+
+    /// How many more callbacks the app's queue takes now. For a producer that can wait, such
+    /// as the recovery after a restart (its callbacks can outnumber the queue), to hand them
+    /// over no faster than they go instead of having them dropped.
+    pub fn room(&self, sdk_app_id: u32) -> usize {
+        let queued = match self.apps().get(&sdk_app_id) {
+            Some(app) => app.queues().queued(),
+            None => 0,
+        };
+        self.shared.limits.queue_per_app.saturating_sub(queued)
     }
 
     /// Every app's counters, by app id.
@@ -270,6 +285,12 @@ impl Webhooks {
             .clone()
     }
 }
+
+// The engine's threads share one.
+const _: fn() = || {
+    fn shareable<T: Send + Sync>() {}
+    shareable::<Webhooks>();
+};
 
 impl Drop for Webhooks {
     fn drop(&mut self) {

@@ -85,6 +85,13 @@ async fn send(shared: &Shared, app: &Arc<App>, mut job: Job) {
                     error
                 }
             };
+            tracing::debug!(
+                sdk_app_id = app.sdk_app_id,
+                delivery = %job.delivery,
+                attempt = job.attempts,
+                reason = %reason,
+                "webhook attempt failed"
+            );
             if job.attempts >= shared.limits.attempts {
                 Counters::add(&counts.dropped);
                 finish(shared, app, &job, Ending::GaveUp(reason));
