@@ -2,9 +2,12 @@
 //! backend, over HTTP or HTTPS, without ever slowing the engine down.
 //!
 //! [`Webhooks::submit`] only queues (the engine calls it holding the user's lock); per app,
-//! `concurrency` workers send. A user's callbacks leave one at a time in the order submitted,
-//! and a retry holds back only its own user ([`queue`] says how, restart pacing included).
-//! What is sent, and how it is signed, is in [`wire`].
+//! `concurrency` workers send. Each user has a queue of its own: a user's callbacks leave one
+//! at a time in the order submitted, and a retry holds back only its own user, never the
+//! others. Callbacks a restart caused ([`Callback::recovered`]) are paced per app and served
+//! after live ones of other users, but still in order within their user, so a recovered
+//! Disconnect arrives before the same user's later Login (`queue.rs` has the details). What is
+//! sent, and how it is signed, is in [`wire`].
 
 mod client;
 mod counts;
