@@ -600,3 +600,36 @@ async fn what_was_queued_is_still_delivered_after_the_webhooks_are_dropped() {
     drop(hooks);
     receiver.wait_for(3, DEADLINE).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_answer_for_one_user_does_not_hold_back_another() {
+    // ann's request is held until the test lets it go.
+    let gate = Arc::new(Semaphore::new(0));
+    let held = gate.clone();
+    let receiver = Receiver::start(Arc::new(move |_, request: receiver::Received| {
+        let held = held.clone();
+        let ann = request.json()["Info"]["To_Account"] == "ann";
+        Box::pin(async move {
+            if ann {
+                held.acquire().await.unwrap().forget();
+            }
+            StatusCode::OK
+        })
+    }))
+    .await;
+    let hooks = Webhooks::new(WebhookLimits {
+        concurrency: 2,
+        ..quick()
+    });
+    let to = target(APP, receiver.url("/cb"), "k");
+    hooks.submit(&to, numbered("ann", 0));
+    receiver.wait_for(1, DEADLINE).await;
+    for n in 0..3 {
+        hooks.submit(&to, numbered("ben", n));
+    }
+    let got = receiver.wait_for(4, DEADLINE).await;
+    assert!(got[0].answered.is_none(), "ann's is still held");
+    gate.add_permits(1);
+    drained(&hooks).await;
+    assert_eq!(counts_of(&hooks, APP).sent, 4);
+}

@@ -16,26 +16,33 @@ use super::{wire, App, Shared, WebhookLimits};
 /// Sends `app`'s callbacks until the [`super::Webhooks`] is dropped and nothing is left.
 pub(super) async fn run(shared: Arc<Shared>, app: Arc<App>) {
     loop {
-        let wake = app.wake.notified();
-        tokio::pin!(wake);
-        // Registered before looking, so a callback queued in between wakes this worker.
-        wake.as_mut().enable();
-        let next = app.queues().next(Instant::now());
-        match next {
-            Next::Send(job) => send(&shared, &app, job).await,
-            Next::WaitUntil(at) => {
-                tokio::select! {
-                    _ = wake => {}
-                    _ = sleep_until(at) => {}
+        let job = {
+            let wake = app.wake.notified();
+            tokio::pin!(wake);
+            // Registered before looking, so a callback queued in between wakes this worker.
+            wake.as_mut().enable();
+            let next = app.queues().next(Instant::now());
+            match next {
+                // `wake` goes here, before the send: a worker busy sending must not take a
+                // wake-up meant for an idle one (a dropped one passes its wake-up on).
+                Next::Send(job) => job,
+                Next::WaitUntil(at) => {
+                    tokio::select! {
+                        _ = wake => {}
+                        _ = sleep_until(at) => {}
+                    }
+                    continue;
+                }
+                Next::Wait => {
+                    if app.closed.load(Ordering::SeqCst) && app.queues().queued() == 0 {
+                        return;
+                    }
+                    wake.await;
+                    continue;
                 }
             }
-            Next::Wait => {
-                if app.closed.load(Ordering::SeqCst) && app.queues().queued() == 0 {
-                    return;
-                }
-                wake.await;
-            }
-        }
+        };
+        send(&shared, &app, job).await;
     }
 }
 
