@@ -21,6 +21,7 @@ mod tls;
 mod transport;
 mod unauthenticated;
 pub mod usersig;
+pub mod webhook;
 pub mod wire;
 
 use imstatus_protocol::codes;
