@@ -1,5 +1,7 @@
 //! A webhook receiver for the tests: a real HTTP/1.1 (or HTTPS) server on loopback port 0 that
 //! records every request it gets and answers as the test says. Waits have deadlines.
+// Shared by several test crates, each of which uses only part of it.
+#![allow(dead_code)]
 
 use std::future::Future;
 use std::net::SocketAddr;
