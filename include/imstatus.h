@@ -105,6 +105,26 @@
 #define IMS_LOGIN_STATUS_LOGOUT 3
 
 /**
+ * Who may see the user (beyond V2TIM, X10): everyone who may see statuses at all (the default).
+ */
+#define IMS_VISIBILITY_EVERYONE 0
+
+/**
+ * Only the user's friends; everyone else sees the user as if appearing offline.
+ */
+#define IMS_VISIBILITY_FRIENDS 1
+
+/**
+ * Nobody but the user's own devices.
+ */
+#define IMS_VISIBILITY_NOBODY 2
+
+/**
+ * Read only: a value this library predates, sent by a newer server.
+ */
+#define IMS_VISIBILITY_UNKNOWN 3
+
+/**
  * V2TIM_USER_STATUS_UNKNOWN: a value this SDK does not know.
  */
 #define IMS_USER_STATUS_UNKNOWN 0
@@ -842,6 +862,84 @@ IMS_API const char *ims_error_str(ims_result code);
  * not free it. Each thread has its own message.
  */
 IMS_API const char *ims_last_error_message(void);
+
+/**
+ * Sets the own custom status like `ims_client_set_self_status` (NULL or "" clears it), and has
+ * the server clear it `expire_after_ms` milliseconds later, as an ordinary change every watcher
+ * sees (beyond V2TIM, X9). Setting a status again replaces the expiry. The server refuses 0 and
+ * more than a year with 6017 through `on_error`.
+ *
+ * # Safety
+ * `client` is NULL or a live client; `custom_status` is NULL or a NUL-terminated string;
+ * `callback` follows the rules of `ims_callback`.
+ */
+IMS_API
+ims_result ims_client_set_self_status_expiring(struct ims_client *client,
+                                               const char *custom_status,
+                                               uint64_t expire_after_ms,
+                                               struct ims_callback callback);
+
+/**
+ * Appears offline to everyone else (`on` true), or stops (beyond V2TIM, X6). Others then see
+ * the user OFFLINE (UNLOGINED when logged out) without a custom status, with the last-seen time
+ * frozen at this moment; the user's own devices keep seeing the truth, and
+ * `ims_status_invisible` of the own status says true. Kept across logouts.
+ *
+ * # Safety
+ * `client` is NULL or a live client; `callback` follows the rules of `ims_callback`.
+ */
+IMS_API
+ims_result ims_client_set_invisible(struct ims_client *client,
+                                    bool on,
+                                    struct ims_callback callback);
+
+/**
+ * Sets who may see the user's status (beyond V2TIM, X10): `IMS_VISIBILITY_EVERYONE`,
+ * `IMS_VISIBILITY_FRIENDS` or `IMS_VISIBILITY_NOBODY`; any other value is
+ * `IMS_ERR_INVALID_PARAMETERS`. A watcher who may not see the user sees what they would see if
+ * the user appeared offline.
+ *
+ * # Safety
+ * `client` is NULL or a live client; `callback` follows the rules of `ims_callback`.
+ */
+IMS_API
+ims_result ims_client_set_visibility(struct ims_client *client,
+                                     int32_t visibility,
+                                     struct ims_callback callback);
+
+/**
+ * When the user last stopped being ONLINE, in Unix milliseconds, into `*out_ms`; 0 while the
+ * user is ONLINE and for a user never seen ONLINE (beyond V2TIM, X1, X2). Frozen while the user
+ * appears offline or hides from this user.
+ *
+ * `status` must be an item of the array a callback (`on_success` of
+ * `ims_client_get_user_status`, `on_user_status_changed`) received, called before that callback
+ * returns; anything else, and a NULL argument, is `IMS_ERR_INVALID_PARAMETERS`.
+ *
+ * # Safety
+ * `out_ms` is NULL or points to a writable `uint64_t`. `status` is only compared, never read.
+ */
+IMS_API ims_result ims_status_last_seen_ms(const struct ims_user_status *status, uint64_t *out_ms);
+
+/**
+ * Whether the user appears offline to others, into `*out` (beyond V2TIM, X6). Only the user's
+ * own status says true; anyone else's always says false. Arguments as for
+ * `ims_status_last_seen_ms`.
+ *
+ * # Safety
+ * `out` is NULL or points to a writable `bool`. `status` is only compared, never read.
+ */
+IMS_API ims_result ims_status_invisible(const struct ims_user_status *status, bool *out);
+
+/**
+ * Who may see the user, one of `IMS_VISIBILITY_*`, into `*out` (beyond V2TIM, X10). Only the
+ * user's own status carries it; anyone else's says `IMS_VISIBILITY_EVERYONE`. Arguments as for
+ * `ims_status_last_seen_ms`.
+ *
+ * # Safety
+ * `out` is NULL or points to a writable `int32_t`. `status` is only compared, never read.
+ */
+IMS_API ims_result ims_status_visibility(const struct ims_user_status *status, int32_t *out);
 
 /**
  * Sets the process-wide log callback (`V2TIMSDKConfig.logLevel` and `logListener`): lines of

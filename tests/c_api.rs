@@ -74,3 +74,9 @@ fn c_shutdown_keeps_the_handle() {
 fn c_platform_and_thread_names() {
     run_c("platform");
 }
+
+#[test]
+fn c_presence_extensions() {
+    // covers: X1, X2, X4, X5, X6, X9, X10 (through the C ABI)
+    run_c("extensions");
+}

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 
 use crate::protocol::{StatusType, WireStatus};
 
+use super::extensions::Visibility;
 use super::types::UserStatus;
 
 #[derive(Debug, Default)]
@@ -80,6 +81,9 @@ impl StatusCache {
                     status_type: StatusType::Offline,
                     custom_status: String::new(),
                     online_devices: Vec::new(),
+                    last_seen_ms: None,
+                    invisible: false,
+                    visibility: Visibility::Everyone,
                 },
                 version: 0,
             });

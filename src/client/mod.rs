@@ -29,6 +29,7 @@ mod connection;
 mod dispatcher;
 mod driver;
 mod error_thread;
+mod extensions;
 mod listener;
 pub mod log;
 mod pending;
@@ -55,6 +56,7 @@ pub use config::{
 };
 pub use dispatcher::CALLBACK_THREAD_NAME;
 pub use error_thread::{report_later, ERROR_THREAD_NAME};
+pub use extensions::Visibility;
 pub use listener::Listener;
 pub use server_clock::local_unix_ms;
 pub use types::{ClientError, LoginStatus, UserStatus};

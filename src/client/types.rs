@@ -5,6 +5,8 @@ use std::fmt;
 use crate::codes;
 use crate::protocol::{StatusType, WireStatus};
 
+use super::extensions::Visibility;
+
 /// A failed call: a V2TIM error code (see [`crate::codes`]) and a description saying what went
 /// wrong. Owned by whoever receives it; cheap to clone.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,6 +62,16 @@ pub struct UserStatus {
     pub custom_status: String,
     /// Platform names (`"iPhone"`, `"Windows"`, ...) of the user's connected devices.
     pub online_devices: Vec<String>,
+    /// Beyond V2TIM (X1, X2): when the user last stopped being ONLINE, in Unix milliseconds, as
+    /// this user may know it (frozen while the user appears offline or hides from this user).
+    /// `None` while ONLINE and for a user never seen ONLINE.
+    pub last_seen_ms: Option<u64>,
+    /// Beyond V2TIM (X6): in the user's own status only, whether the user appears offline to
+    /// others. Always false in anyone else's status.
+    pub invisible: bool,
+    /// Beyond V2TIM (X10): in the user's own status only, who may see the user. Always
+    /// [`Visibility::Everyone`] in anyone else's status.
+    pub visibility: Visibility,
 }
 
 impl UserStatus {
@@ -70,6 +82,9 @@ impl UserStatus {
             status_type: StatusType::from_u8(wire.status_type),
             custom_status: wire.custom_status.clone(),
             online_devices: wire.online_devices.clone(),
+            last_seen_ms: wire.last_seen_ms,
+            invisible: wire.invisible,
+            visibility: Visibility::from_wire(wire.visibility.as_deref()),
         }
     }
 }
@@ -111,6 +126,27 @@ mod tests {
         assert_eq!(
             UserStatus::from_wire(&wire).status_type,
             StatusType::Unknown
+        );
+    }
+
+    #[test]
+    fn extension_fields_come_from_the_wire() {
+        let wire = WireStatus {
+            user_id: "a".into(),
+            status_type: 2,
+            last_seen_ms: Some(1_700_000_000_000),
+            invisible: true,
+            visibility: Some("nobody".into()),
+            ..WireStatus::default()
+        };
+        let status = UserStatus::from_wire(&wire);
+        assert_eq!(status.last_seen_ms, Some(1_700_000_000_000));
+        assert!(status.invisible);
+        assert_eq!(status.visibility, Visibility::Nobody);
+        let plain = UserStatus::from_wire(&WireStatus::default());
+        assert_eq!(
+            (plain.last_seen_ms, plain.invisible, plain.visibility),
+            (None, false, Visibility::Everyone)
         );
     }
 

@@ -108,7 +108,7 @@ impl ims_client {
     /// Ends a callback-taking call: with its arguments checked, `start` runs with them and the
     /// callback; a refusal is returned (the callback stays the caller's), or with async refusals
     /// reported through the callback.
-    fn call<A, C: Refusable>(
+    pub(crate) fn call<A, C: Refusable>(
         &self,
         callback: C,
         args: Result<A, Rejection>,

@@ -17,6 +17,8 @@ mod client;
 mod config;
 mod dispatcher;
 mod error;
+mod extensions;
+mod lent;
 mod listener;
 mod log;
 mod refusal;
@@ -41,6 +43,7 @@ pub use error::{
     IMS_ERR_SVR_ACCOUNT_USERSIG_MISMATCH_SDKAPPID, IMS_ERR_SVR_ACCOUNT_USER_STATUS_DISABLED,
     IMS_ERR_USER_SIG_EXPIRED, IMS_OK,
 };
+pub use extensions::*;
 pub use listener::{ims_event_fn, ims_listener};
 pub use log::*;
 pub use refusal::{ims_callback_fail, ims_user_status_callback_fail};

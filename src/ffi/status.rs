@@ -6,6 +6,7 @@ use std::ptr;
 
 use crate::client::UserStatus;
 
+use super::lent;
 use super::strings::to_cstring;
 
 /// V2TIM_USER_STATUS_UNKNOWN: a value this SDK does not know.
@@ -80,6 +81,8 @@ impl CStatuses {
             strings.push(custom_status);
             devices.push(device_ptrs);
         }
+        // The fields beyond V2TIM, for `ims_status_last_seen_ms` and the other accessors.
+        lent::register(items.as_ptr(), statuses);
         CStatuses {
             items,
             _strings: strings,
@@ -98,6 +101,14 @@ impl CStatuses {
 
     pub(crate) fn len(&self) -> usize {
         self.items.len()
+    }
+}
+
+impl Drop for CStatuses {
+    fn drop(&mut self) {
+        if !self.items.is_empty() {
+            lent::unregister(self.items.as_ptr());
+        }
     }
 }
 
@@ -120,12 +131,18 @@ mod tests {
                 status_type: StatusType::Online,
                 custom_status: "music".into(),
                 online_devices: vec!["Windows".into(), "iPhone".into()],
+                last_seen_ms: None,
+                invisible: true,
+                visibility: crate::client::Visibility::Friends,
             },
             UserStatus {
                 user_id: "carol".into(),
                 status_type: StatusType::Unlogined,
                 custom_status: String::new(),
                 online_devices: vec![],
+                last_seen_ms: Some(42),
+                invisible: false,
+                visibility: crate::client::Visibility::Everyone,
             },
         ];
         let c = CStatuses::new(&statuses);
@@ -142,5 +159,24 @@ mod tests {
         assert!(items[1].online_devices.is_null());
         assert_eq!(items[1].online_devices_count, 0);
         assert!(CStatuses::new(&[]).as_ptr().is_null());
+
+        // The extensions are found by each item's address while the array lives, and only
+        // then; an address inside an item is not an item.
+        let first = lent::find(&items[0]).unwrap();
+        assert_eq!(
+            (first.last_seen_ms, first.invisible, first.visibility),
+            (None, true, 1)
+        );
+        let second = lent::find(&items[1]).unwrap();
+        assert_eq!((second.last_seen_ms, second.invisible), (Some(42), false));
+        let inside = (&items[0] as *const ims_user_status)
+            .cast::<u8>()
+            .wrapping_add(1);
+        assert!(lent::find(inside.cast()).is_none());
+        let past = (&items[1] as *const ims_user_status).wrapping_add(1);
+        assert!(lent::find(past).is_none());
+        let gone: *const ims_user_status = &items[0];
+        drop(c);
+        assert!(lent::find(gone).is_none());
     }
 }

@@ -153,6 +153,15 @@ void copy_statuses(status_copy *out, size_t *out_count, const ims_user_status *i
     for (size_t d = 0; d < out[i].device_count && d < 4; d++) {
       copy_str(out[i].devices[d], sizeof out[i].devices[d], in[i].online_devices[d]);
     }
+    bool invisible = true;
+    out[i].last_seen_ms = UINT64_MAX;
+    out[i].visibility = -1;
+    if (ims_status_last_seen_ms(&in[i], &out[i].last_seen_ms) != IMS_OK ||
+        ims_status_invisible(&in[i], &invisible) != IMS_OK ||
+        ims_status_visibility(&in[i], &out[i].visibility) != IMS_OK) {
+      fail_at(__FILE__, __LINE__, "a lent status has no extension fields");
+    }
+    out[i].invisible = invisible ? 1 : 0;
   }
 }
 

@@ -98,6 +98,11 @@ typedef struct status_copy {
   char custom_status[256];
   size_t device_count;
   char devices[4][32];
+  /* Beyond V2TIM, read with ims_status_last_seen_ms, ims_status_invisible and
+   * ims_status_visibility inside the callback (each must answer IMS_OK there). */
+  uint64_t last_seen_ms;
+  int invisible;
+  int32_t visibility;
 } status_copy;
 
 void copy_statuses(status_copy *out, size_t *out_count, const ims_user_status *in, size_t count);
