@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
-use imstatus::client::{Client, ClientConfig, ClientError, Listener, UserStatus};
+use imstatus::client::{Client, ClientConfig, ClientError, Listener, UserStatus, Visibility};
 use imstatus_server::usersig;
 use imstatus_server::{self as server, Config, Started, DEFAULT_SDK_APP_ID};
 
@@ -82,21 +82,66 @@ enum Command {
         /// Stay logged in (ONLINE, status kept) until interrupted.
         #[arg(long)]
         hold: bool,
+        /// Have the server clear the status after this long (`90s`, `30m`, `2h`); beyond V2TIM.
+        #[arg(long, value_parser = humantime::parse_duration)]
+        expire: Option<Duration>,
     },
-    /// Prints the status of users: one line each, `ID STATUS CUSTOM`.
+    /// Appear offline to everyone else (`on`) or stop (`off`); kept after logging out. Beyond
+    /// V2TIM.
+    Invisible {
+        #[command(flatten)]
+        who: Who,
+        #[arg(value_enum)]
+        state: OnOff,
+    },
+    /// Who may see your status: everyone, friends (your friends only) or nobody; kept after
+    /// logging out. Beyond V2TIM.
+    Visibility {
+        #[command(flatten)]
+        who: Who,
+        #[arg(value_enum)]
+        visibility: WhoMaySee,
+    },
+    /// Prints the status of users: one line each, `ID STATUS LAST_SEEN CUSTOM`.
     Get {
         #[command(flatten)]
         who: Who,
         #[arg(required = true)]
         ids: Vec<String>,
     },
-    /// Subscribes to users, prints their statuses, then one line per change until interrupted.
+    /// Subscribes to users, prints their statuses, then one line per change until interrupted
+    /// (`ID STATUS LAST_SEEN CUSTOM`).
     Watch {
         #[command(flatten)]
         who: Who,
         #[arg(required = true)]
         ids: Vec<String>,
     },
+}
+
+/// `imstatus invisible on|off`.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum OnOff {
+    On,
+    Off,
+}
+
+/// `imstatus visibility everyone|friends|nobody`.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum WhoMaySee {
+    Everyone,
+    Friends,
+    Nobody,
+}
+
+impl From<WhoMaySee> for Visibility {
+    fn from(v: WhoMaySee) -> Visibility {
+        match v {
+            WhoMaySee::Everyone => Visibility::Everyone,
+            WhoMaySee::Friends => Visibility::Friends,
+            WhoMaySee::Nobody => Visibility::Nobody,
+        }
+    }
 }
 
 /// Who the command logs in as, and where.
@@ -142,7 +187,18 @@ fn main() -> ExitCode {
             Ok(())
         }
         Command::DevCert { out, names } => dev_cert(&out, &names),
-        Command::Set { who, text, hold } => set(who, text, hold),
+        Command::Set {
+            who,
+            text,
+            hold,
+            expire,
+        } => set(who, text, hold, expire),
+        Command::Invisible { who, state } => switch(who, |client, done| {
+            client.set_invisible(matches!(state, OnOff::On), done)
+        }),
+        Command::Visibility { who, visibility } => switch(who, |client, done| {
+            client.set_visibility(visibility.into(), done)
+        }),
         Command::Get { who, ids } => get(who, ids),
         Command::Watch { who, ids } => watch(who, ids),
     };
@@ -327,16 +383,30 @@ fn describe(e: ClientError) -> String {
     format!("error {}: {}", e.code, e.desc)
 }
 
-/// One status as `ID STATUS CUSTOM`, with the custom status escaped: the server keeps any valid
-/// UTF-8, as V2TIM does, so a custom status may hold line breaks, terminal escapes or
-/// direction overrides that would forge other lines or rewrite the terminal.
+/// One status as `ID STATUS LAST_SEEN CUSTOM`, with the custom status escaped: the server keeps
+/// any valid UTF-8, as V2TIM does, so a custom status may hold line breaks, terminal escapes or
+/// direction overrides that would forge other lines or rewrite the terminal. LAST_SEEN (beyond
+/// V2TIM) is always one word, before the free text: RFC 3339 in UTC with milliseconds, or `-`
+/// while ONLINE and for a user never seen.
 fn line(status: &UserStatus) -> String {
     format!(
-        "{} {} {}",
+        "{} {} {} {}",
         escape(&status.user_id),
         status.status_type.name(),
+        last_seen(status.last_seen_ms),
         escape(&status.custom_status)
     )
+}
+
+/// A last-seen time as one word.
+fn last_seen(ms: Option<u64>) -> String {
+    match ms {
+        Some(ms) => {
+            humantime::format_rfc3339_millis(std::time::UNIX_EPOCH + Duration::from_millis(ms))
+                .to_string()
+        }
+        None => "-".to_string(),
+    }
 }
 
 /// `text` with every control or bidirectional-formatting character (and the backslash that
@@ -357,14 +427,24 @@ fn escape(text: &str) -> String {
     out
 }
 
-fn set(who: Who, text: String, hold: bool) -> Result<(), String> {
+fn set(who: Who, text: String, hold: bool, expire: Option<Duration>) -> Result<(), String> {
     let (client, _) = connect(&who, None)?;
     let custom = (!text.is_empty()).then_some(text);
-    wait(|done| client.set_self_status(custom.as_deref(), done))?;
+    wait(|done| client.set_self_status_expiring(custom.as_deref(), expire, done))?;
     if hold {
         eprintln!("status set; holding it until interrupted (Ctrl-C)");
         block_until_interrupted()?;
     }
+    wait(|done| client.logout(done))
+}
+
+/// Logs in, flips one of the own switches (beyond V2TIM; the server keeps them), logs out.
+fn switch(
+    who: Who,
+    flip: impl FnOnce(&Client, Box<dyn FnOnce(Result<(), ClientError>) + Send>),
+) -> Result<(), String> {
+    let (client, _) = connect(&who, None)?;
+    wait(|done| flip(&client, done))?;
     wait(|done| client.logout(done))
 }
 

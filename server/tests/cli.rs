@@ -79,6 +79,23 @@ fn run(args: &[&str]) -> (bool, String, String) {
     )
 }
 
+/// The LAST_SEEN word of a line (`ID STATUS LAST_SEEN CUSTOM`), checked to be RFC 3339 in UTC
+/// with milliseconds within the last minute.
+fn last_seen_of(line: &str) -> String {
+    let word = line
+        .split(' ')
+        .nth(2)
+        .expect("a LAST_SEEN word")
+        .to_string();
+    let at = humantime::parse_rfc3339(&word).unwrap_or_else(|e| panic!("{word}: {e}"));
+    assert!(word.len() == "2026-01-01T00:00:00.000Z".len(), "{word}");
+    let age = std::time::SystemTime::now()
+        .duration_since(at)
+        .expect("not in the future");
+    assert!(age < Duration::from_secs(60), "{word}");
+    word
+}
+
 #[test]
 fn a_custom_status_cannot_forge_lines_or_escape_the_terminal() {
     // covers: C1 (any valid UTF-8 is kept; the command line prints it escaped)
@@ -101,7 +118,7 @@ fn a_custom_status_cannot_forge_lines_or_escape_the_terminal() {
     assert!(ok, "{err}");
     assert_eq!(
         out,
-        "alice ONLINE busy\\u{a}bob OFFLINE \\u{1b}[2J\\u{202e}olleh\\\\\n"
+        "alice ONLINE - busy\\u{a}bob OFFLINE \\u{1b}[2J\\u{202e}olleh\\\\\n"
     );
     assert_eq!(out.lines().count(), 1);
 }
@@ -125,7 +142,7 @@ fn watch_sees_set_at_once() {
     watch_args.push("alice".into());
     let watch_refs: Vec<&str> = watch_args.iter().map(String::as_str).collect();
     let watch = start(&watch_refs);
-    assert_eq!(watch.wait_line(|_| true), "alice UNLOGINED ");
+    assert_eq!(watch.wait_line(|_| true), "alice UNLOGINED - ");
 
     let mut set_args = vec!["set".to_string()];
     set_args.extend(who("alice"));
@@ -133,9 +150,12 @@ fn watch_sees_set_at_once() {
     let set_refs: Vec<&str> = set_args.iter().map(String::as_str).collect();
     let (ok, _, err) = run(&set_refs);
     assert!(ok, "{err}");
-    watch.wait_line(|l| l == "alice ONLINE listening to music");
-    // `set` logs out when done: the status is cleared and alice is UNLOGINED again.
-    watch.wait_line(|l| l == "alice UNLOGINED ");
+    watch.wait_line(|l| l == "alice ONLINE - listening to music");
+    // `set` logs out when done: the status is cleared and alice is UNLOGINED again, last seen
+    // at that logout.
+    let gone = watch.wait_line(|l| l.starts_with("alice UNLOGINED "));
+    let seen = last_seen_of(&gone);
+    assert_eq!(gone, format!("alice UNLOGINED {seen} "));
 
     let mut get_args = vec!["get".to_string()];
     get_args.extend(who("carol"));
@@ -143,7 +163,7 @@ fn watch_sees_set_at_once() {
     let get_refs: Vec<&str> = get_args.iter().map(String::as_str).collect();
     let (ok, out, err) = run(&get_refs);
     assert!(ok, "{err}");
-    assert_eq!(out, "alice UNLOGINED \ncarol ONLINE \n");
+    assert_eq!(out, format!("alice UNLOGINED {seen} \ncarol ONLINE - \n"));
 
     assert!(
         watch.interrupt(libc::SIGINT),
@@ -252,7 +272,7 @@ fn serve_with_no_configuration_starts_the_embedded_default() {
         "n",
     ]);
     assert!(ok, "{err}");
-    assert_eq!(out, "n ONLINE \n");
+    assert_eq!(out, "n ONLINE - \n");
     assert!(
         serve.interrupt(libc::SIGTERM),
         "graceful shutdown on SIGTERM"
@@ -314,4 +334,98 @@ fn logs_can_be_json_lines_with_the_connection_as_a_field() {
     assert!(refusal["why"].is_string(), "{refusal}");
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
     assert!(child.wait().unwrap().success());
+}
+
+#[test]
+fn expire_invisible_visibility_and_last_seen_from_the_command_line() {
+    // covers: X1, X2, X5, X6, X9, X10 (through `imstatus`)
+    let server = TestServer::start(vec![app()]);
+    let addr = server.addr().to_string();
+    let app_id = APP.to_string();
+    let args = |command: &str, user: &str, rest: &[&str]| -> Vec<String> {
+        let mut args: Vec<String> = [
+            command, "--server", &addr, "--app-id", &app_id, "--key", KEY, "--user", user,
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        args.extend(rest.iter().map(|s| s.to_string()));
+        args
+    };
+    let exec = |a: Vec<String>| {
+        let refs: Vec<&str> = a.iter().map(String::as_str).collect();
+        let (ok, out, err) = run(&refs);
+        assert!(ok, "{a:?}: {err}");
+        out
+    };
+    let get_alice = || exec(args("get", "carol", &["alice"]));
+    let watch_args = args("watch", "bob", &["alice"]);
+    let watch = start(&watch_args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(watch.wait_line(|_| true), "alice UNLOGINED - ");
+
+    // An expiring status, held: it clears by itself while alice stays ONLINE.
+    let hold = args("set", "alice", &["--hold", "--expire", "700ms", "lunch"]);
+    let held = start(&hold.iter().map(String::as_str).collect::<Vec<_>>());
+    watch.wait_line(|l| l == "alice ONLINE - lunch");
+    let set_at = Instant::now();
+    assert_eq!(watch.wait_line(|_| true), "alice ONLINE - ");
+    assert!(set_at.elapsed() < Duration::from_millis(700) + Duration::from_secs(5));
+    assert!(
+        held.interrupt(libc::SIGINT),
+        "set --hold logs out on Ctrl-C"
+    );
+    let first = watch.wait_line(|l| l.starts_with("alice UNLOGINED "));
+    assert_eq!(first, format!("alice UNLOGINED {} ", last_seen_of(&first)));
+
+    // An expiry the server refuses: the V2TIM code, non-zero.
+    let refs = args("set", "alice", &["--expire", "0s", "x"]);
+    let (ok, _, err) = run(&refs.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(!ok && err.contains("error 6017"), "{err}");
+
+    // alice online elsewhere (a phone, so the command's own logins kick nothing).
+    let (mut phone, _) = Wire::login(server.addr(), "alice", "Android", "phone");
+    let reply = phone.request(r#""op":"set_self_status","custom_status":"busy""#);
+    assert!(
+        matches!(reply, imstatus_protocol::ServerMessage::Ok { .. }),
+        "{reply:?}"
+    );
+    watch.wait_line(|l| l == "alice ONLINE - busy");
+
+    // Invisible: OFFLINE with a frozen last seen for bob (watch) and carol (get), kept after the
+    // command logged out; off shows the truth again.
+    exec(args("invisible", "alice", &["on"]));
+    let hidden = watch.wait_line(|l| l.starts_with("alice OFFLINE "));
+    let frozen = last_seen_of(&hidden);
+    assert_eq!(hidden, format!("alice OFFLINE {frozen} "));
+    assert_eq!(get_alice(), format!("alice OFFLINE {frozen} \n"));
+    exec(args("invisible", "alice", &["off"]));
+    watch.wait_line(|l| l == "alice ONLINE - busy");
+
+    // Who may see me: nobody is the same hidden view; everyone again shows the truth.
+    exec(args("visibility", "alice", &["nobody"]));
+    let hidden = watch.wait_line(|l| l.starts_with("alice OFFLINE "));
+    let frozen = last_seen_of(&hidden);
+    assert_eq!(hidden, format!("alice OFFLINE {frozen} "));
+    assert_eq!(get_alice(), format!("alice OFFLINE {frozen} \n"));
+    exec(args("visibility", "alice", &["everyone"]));
+    watch.wait_line(|l| l == "alice ONLINE - busy");
+    for bad in [
+        args("visibility", "alice", &["somebody"]),
+        args("invisible", "alice", &["maybe"]),
+    ] {
+        let (ok, _, err) = run(&bad.iter().map(String::as_str).collect::<Vec<_>>());
+        assert!(!ok && err.contains("invalid value"), "{err}");
+    }
+
+    // Last seen after the phone logs out, in the watch and in a query.
+    let reply = phone.request(r#""op":"logout""#);
+    assert!(
+        matches!(reply, imstatus_protocol::ServerMessage::Ok { .. }),
+        "{reply:?}"
+    );
+    let gone = watch.wait_line(|l| l.starts_with("alice UNLOGINED "));
+    let seen = last_seen_of(&gone);
+    assert_eq!(gone, format!("alice UNLOGINED {seen} "));
+    assert_eq!(get_alice(), format!("alice UNLOGINED {seen} \n"));
+    assert!(watch.interrupt(libc::SIGINT));
 }
