@@ -92,13 +92,30 @@ fn cpp_callback_lifetimes() {
     run("lifetimes");
 }
 
+#[test]
+fn cpp_presence_extensions() {
+    // covers: X1, X2, X4, X5, X6, X9, X10 (through IMStatusExtensions.h)
+    run("extensions");
+}
+
 /// `#include "V2TIMManager.h"` alone brings in the whole surface, in every C++ standard from
 /// C++11, with stricter warnings than the tests use (`tests/cpp/header_alone.cpp`; the strict
 /// flags are [`support::CXX_STRICT_FLAGS`]).
 #[test]
 fn cpp_header_alone() {
+    compiles_alone("header_alone.cpp");
+}
+
+/// The same for `IMStatusExtensions.h` (`tests/cpp/extensions_alone.cpp`).
+#[test]
+fn cpp_extensions_header_alone() {
+    compiles_alone("extensions_alone.cpp");
+}
+
+/// Compiles `tests/cpp/<probe>` with g++ in every standard of [`support::CXX_STANDARDS`].
+fn compiles_alone(probe: &str) {
     support::require_tool("g++", "g++");
-    let probe = support::root().join("tests/cpp/header_alone.cpp");
+    let probe = support::root().join("tests/cpp").join(probe);
     for std in support::CXX_STANDARDS {
         let mut cmd = Command::new("g++");
         cmd.arg(format!("-std={std}"))
@@ -109,6 +126,6 @@ fn cpp_header_alone() {
             cmd.arg("-I").arg(inc);
         }
         cmd.arg(&probe);
-        support::run_ok(&mut cmd, &format!("compiling V2TIMManager.h as {std}"));
+        support::run_ok(&mut cmd, &format!("compiling {} as {std}", probe.display()));
     }
 }

@@ -397,6 +397,56 @@ void Peer::Logout() {
   if (code != 0) Fail(__FILE__, __LINE__, "peer " + user_ + " logout: " + std::to_string(code));
 }
 
+namespace {
+struct PeerQuery {
+  bool done = false;
+  int code = 0;
+  std::vector<Peer::View> views;
+};
+
+void PeerStatuses(void* user_data, const ims_user_status* statuses, size_t count) {
+  std::lock_guard<std::mutex> lock(g_lock);
+  PeerQuery* query = static_cast<PeerQuery*>(user_data);
+  for (size_t i = 0; i < count; ++i) {
+    Peer::View view;
+    view.type = statuses[i].status_type;
+    view.custom = statuses[i].custom_status;
+    if (ims_status_last_seen_ms(&statuses[i], &view.last_seen_ms) != IMS_OK) query->code = -3;
+    query->views.push_back(view);
+  }
+  query->done = true;
+  g_cond.notify_all();
+}
+
+void PeerQueryError(void* user_data, int32_t code, const char*) {
+  std::lock_guard<std::mutex> lock(g_lock);
+  PeerQuery* query = static_cast<PeerQuery*>(user_data);
+  query->code = code;
+  query->done = true;
+  g_cond.notify_all();
+}
+}  // namespace
+
+Peer::View Peer::Query(const std::string& user) {
+  PeerQuery query;  // outlives the call: waited for below (no free_user_data)
+  ims_user_status_callback cb = {&query, PeerStatuses, PeerQueryError, nullptr};
+  const char* ids[] = {user.c_str()};
+  if (ims_client_get_user_status(client_, ids, 1, cb) != IMS_OK) {
+    Fail(__FILE__, __LINE__, std::string("peer query refused: ") + ims_last_error_message());
+    return View();
+  }
+  if (!WaitUntil([&] { return query.done; }, 15)) {
+    Fail(__FILE__, __LINE__, "peer query timed out");
+    std::abort();  // the library still holds &query
+  }
+  std::lock_guard<std::mutex> lock(g_lock);
+  if (query.code != 0 || query.views.size() != 1) {
+    Fail(__FILE__, __LINE__, "peer query of " + user + ": " + std::to_string(query.code));
+    return View();
+  }
+  return query.views[0];
+}
+
 int Peer::Wait(const std::function<ims_result(ims_callback)>& start, const char* what) {
   // Ours, not the library's (no free_user_data): read after the outcome, then deleted.
   PeerCall* call = new PeerCall();

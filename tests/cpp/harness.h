@@ -210,6 +210,14 @@ class Peer {
   ~Peer();
   void SetStatus(const std::string& custom);  // waits for success
   void Logout();                              // waits for success
+  // What this peer's query of `user` answers (waits for success), with last seen read through
+  // ims_status_last_seen_ms (0: none).
+  struct View {
+    int32_t type = 0;
+    std::string custom;
+    uint64_t last_seen_ms = 0;
+  };
+  View Query(const std::string& user);
   Peer(const Peer&) = delete;
   Peer& operator=(const Peer&) = delete;
 

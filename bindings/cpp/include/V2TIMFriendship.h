@@ -2,6 +2,8 @@
 #ifndef IMSTATUS_V2TIM_FRIENDSHIP_H
 #define IMSTATUS_V2TIM_FRIENDSHIP_H
 
+#include <stdint.h>
+
 #include "V2TIMCommon.h"
 #include "V2TIMDefine.h"
 #include "V2TIMString.h"
@@ -19,6 +21,19 @@ enum V2TIMUserStatusType {
   V2TIM_USER_STATUS_UNLOGINED = IMS_USER_STATUS_UNLOGINED,
 };
 
+// Beyond V2TIM: what a status carries past V2TIM's fields (last seen, the own switches), filled
+// in by the SDK. Read it through IMStatusExtensions.h rather than directly.
+struct IMStatusUserStatusExtras {
+  // When the user last stopped being ONLINE, Unix milliseconds; 0 while ONLINE or never seen.
+  uint64_t lastSeenMs;
+  // Own status only: the user appears offline to others.
+  bool invisible;
+  // Own status only: one of IMS_VISIBILITY_* (imstatus.h).
+  int32_t visibility;
+
+  IMStatusUserStatusExtras() : lastSeenMs(0), invisible(false), visibility(IMS_VISIBILITY_EVERYONE) {}
+};
+
 // One user's status. SetSelfStatus reads customStatus only (empty clears it); the others are
 // filled in by the SDK.
 struct TIM_API V2TIMUserStatus {
@@ -27,6 +42,8 @@ struct TIM_API V2TIMUserStatus {
   V2TIMString customStatus;
   // Platform names ("Windows", "iPhone", "Linux", ...) of the user's connected devices.
   V2TIMStringVector onlineDevices;
+  // Beyond V2TIM, after V2TIM's fields (IMStatusExtensions.h reads it).
+  IMStatusUserStatusExtras imstatusExtras;
 
   V2TIMUserStatus() : statusType(V2TIM_USER_STATUS_UNKNOWN) {}
 };

@@ -92,6 +92,10 @@ inline V2TIMUserStatusVector ToStatusVector(const ims_user_status* statuses, siz
         status.onlineDevices.PushBack(V2TIMString(in.online_devices[j]));
       }
     }
+    // Beyond V2TIM: the library lends these beside the struct, for the callback's duration.
+    ims_status_last_seen_ms(&in, &status.imstatusExtras.lastSeenMs);
+    ims_status_invisible(&in, &status.imstatusExtras.invisible);
+    ims_status_visibility(&in, &status.imstatusExtras.visibility);
     list.PushBack(status);
   }
   return list;
@@ -544,6 +548,13 @@ class Manager final : public V2TIMManager {
     });
   }
 
+  // The current client, or none before InitSDK: for the calls of IMStatusExtensions.h, which
+  // live beside V2TIMManager rather than in it.
+  std::shared_ptr<Client> CurrentClient() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return client_;
+  }
+
   void UnsubscribeUserStatus(const V2TIMStringVector& userIDList,
                              V2TIMCallback* callback) override {
     std::shared_ptr<Client> client = CurrentClient();
@@ -562,11 +573,6 @@ class Manager final : public V2TIMManager {
     std::shared_ptr<ListenerState> state;
     uint64_t id = 0;  // registration with client_, 0 when none
   };
-
-  std::shared_ptr<Client> CurrentClient() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return client_;
-  }
 
   template <class Callback>
   static void NotInitialised(Callback* callback) {
