@@ -294,6 +294,12 @@ fn objc_listener_events() {
 }
 
 #[test]
+fn objc_presence_extensions() {
+    // covers: X1, X2, X4, X5, X6, X9, X10 (through IMStatusExtensions.h)
+    run_objc("extensions", Delivery::CallbackThread);
+}
+
+#[test]
 fn objc_platform_from_the_device_idiom() {
     run_objc("platform", Delivery::CallbackThread);
 }
@@ -381,7 +387,7 @@ fn objc_wrapper_compiles_with_arc() {
     clang(&args, "compiling tests/objc/seed_samples.m with -fobjc-arc");
 }
 
-/// The public headers alone, from Objective-C and Objective-C++ (an app's `.mm` files), held to
+/// The public headers (IMStatusExtensions.h included) alone, from Objective-C and Objective-C++ (an app's `.mm` files), held to
 /// `-Wall -Wextra -Werror` (nullability completeness included).
 #[test]
 fn objc_headers_compile_alone_from_objective_c_and_objective_c_plus_plus() {
@@ -390,11 +396,13 @@ fn objc_headers_compile_alone_from_objective_c_and_objective_c_plus_plus() {
     let source = "#import \"V2TIMManager.h\"\n\
                   #import \"V2TIMManager.h\"\n\
                   #include \"TIMErrorCode.h\"\n\
+                  #import \"IMStatusExtensions.h\"\n\
                   int uses_header(void);\n\
                   int uses_header(void) {\n\
                     V2TIMSucc succ = ^{ };\n\
                     (void)succ;\n\
-                    return (int)V2TIM_USER_STATUS_ONLINE + (int)V2TIM_STATUS_LOGOUT + ERR_SUCC;\n\
+                    return (int)V2TIM_USER_STATUS_ONLINE + (int)V2TIM_STATUS_LOGOUT + ERR_SUCC +\n\
+                           (int)IMSVisibilityNobody;\n\
                   }\n";
     for (language, file) in [("objective-c", "alone.m"), ("objective-c++", "alone.mm")] {
         let path = work.path().join(file);
@@ -422,6 +430,7 @@ fn objc_module_map_is_a_clang_module() {
     for file in [
         support::root().join("include/imstatus.h"),
         apple_dir().join("include/V2TIMManager.h"),
+        apple_dir().join("include/IMStatusExtensions.h"),
         apple_dir().join("include/TIMErrorCode.h"),
         apple_dir().join("module.modulemap"),
     ] {

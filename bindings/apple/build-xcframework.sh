@@ -9,7 +9,7 @@
 #   ios-arm64                      aarch64-apple-ios
 #   ios-arm64_x86_64-simulator     aarch64-apple-ios-sim + x86_64-apple-ios   (merged with lipo)
 #   macos-arm64_x86_64             aarch64-apple-darwin + x86_64-apple-darwin (merged with lipo)
-# Each slice's Headers/imstatus/ holds imstatus.h, V2TIMManager.h, TIMErrorCode.h and
+# Each slice's Headers/imstatus/ holds imstatus.h, V2TIMManager.h, IMStatusExtensions.h, TIMErrorCode.h and
 # module.modulemap (a subdirectory, so that it does not collide with other xcframeworks' module
 # maps in the app's build products).
 #
@@ -74,6 +74,7 @@ headers=$work/Headers
 mkdir -p "$headers/imstatus"
 cp "$root/include/imstatus.h" \
     "$root/bindings/apple/include/V2TIMManager.h" \
+    "$root/bindings/apple/include/IMStatusExtensions.h" \
     "$root/bindings/apple/include/TIMErrorCode.h" \
     "$root/bindings/apple/module.modulemap" \
     "$headers/imstatus/"

@@ -186,6 +186,14 @@ tk_other *tk_other_new(int app, const char *server);
 void tk_other_login(tk_other *other, NSString *user, NSString *sig);
 void tk_other_set(tk_other *other, NSString *custom);
 void tk_other_logout(tk_other *other);
+/* The other client's query of user: its status type, custom status and last seen (Unix ms, 0 for
+   none, read with ims_status_last_seen_ms). */
+typedef struct tk_view {
+    int32_t type;
+    char custom[128];
+    uint64_t last_seen_ms;
+} tk_view;
+tk_view tk_other_get(tk_other *other, NSString *user);
 void tk_other_free(tk_other *other);
 
 /* Instances of a class of the wrapper alive now (initialisations minus deallocations, counted

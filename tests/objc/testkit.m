@@ -492,6 +492,51 @@ void tk_other_logout(tk_other *other) {
     other_wait(&c, "logout");
 }
 
+typedef struct other_query {
+    int done, code, count;
+    tk_view view;
+} other_query;
+
+static void other_statuses(void *user_data, const ims_user_status *statuses, size_t count) {
+    other_query *q = user_data;
+    [tk_cond lock];
+    q->count = (int)count;
+    if (count > 0) {
+        q->view.type = statuses[0].status_type;
+        snprintf(q->view.custom, sizeof q->view.custom, "%s", statuses[0].custom_status);
+        if (ims_status_last_seen_ms(&statuses[0], &q->view.last_seen_ms) != IMS_OK) q->code = -1;
+    }
+    q->done = 1;
+    [tk_cond broadcast];
+    [tk_cond unlock];
+}
+
+static void other_query_error(void *user_data, int32_t code, const char *desc) {
+    other_query *q = user_data;
+    fprintf(stderr, "other client query: %d %s\n", (int)code, desc);
+    [tk_cond lock];
+    q->done = 1;
+    q->code = code;
+    [tk_cond broadcast];
+    [tk_cond unlock];
+}
+
+tk_view tk_other_get(tk_other *other, NSString *user) {
+    other_query q;
+    memset(&q, 0, sizeof q);
+    const char *ids[] = {[user UTF8String]};
+    ims_user_status_callback cb = {&q, other_statuses, other_query_error, NULL};
+    CHECK_EQ(ims_client_get_user_status(other->client, ids, 1, cb), IMS_OK);
+    other_query *qp = &q; /* a block would copy the struct itself */
+    if (!TK_WAIT(qp->done, 10)) {
+        tk_fail_at(__FILE__, __LINE__, @"the other client's query never finished");
+        abort(); /* the library still holds &q */
+    }
+    CHECK_EQ(q.code, 0);
+    CHECK_EQ(q.count, 1);
+    return q.view;
+}
+
 void tk_other_free(tk_other *other) {
     ims_client_free(other->client);
     free(other);

@@ -103,6 +103,10 @@ typedef void (^V2TIMLogListener)(V2TIMLogLevel logLevel, NSString *logContent);
     V2TIMUserStatusType _statusType;
     NSString *_customStatus;
     NSMutableArray<NSString *> *_onlineDevices;
+    /* Beyond V2TIM, read through IMStatusExtensions.h. */
+    uint64_t _imsLastSeenMs;
+    BOOL _imsInvisible;
+    NSInteger _imsVisibility;
 }
 /** The user (read-only; nil in a status made with init). */
 @property (nonatomic, copy, readonly, nullable) NSString *userID;

@@ -21,7 +21,9 @@
  * queue too on Apple platforms, elsewhere on the library's "imstatus-errors" thread.
  */
 #import "V2TIMManager.h"
+#import "IMStatusExtensions.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -166,6 +168,14 @@ static const ims_config *ims_delivery_config(void) {
         for (size_t i = 0; i < status->online_devices_count; i++) {
             [_onlineDevices addObject:ims_string(status->online_devices[i])];
         }
+        /* Beyond V2TIM: lent beside the struct for the callback's duration. */
+        bool invisible = false;
+        int32_t visibility = IMS_VISIBILITY_EVERYONE;
+        ims_status_last_seen_ms(status, &_imsLastSeenMs);
+        ims_status_invisible(status, &invisible);
+        ims_status_visibility(status, &visibility);
+        _imsInvisible = invisible ? YES : NO;
+        _imsVisibility = visibility;
     }
     return self;
 }
@@ -920,6 +930,77 @@ typedef ims_result (*ims_list_call_fn)(ims_client *, const char *const *, size_t
 
 - (void)unsubscribeUserStatus:(NSArray *)userIDList succ:(V2TIMSucc)succ fail:(V2TIMFail)fail {
     [self listCall:ims_client_unsubscribe_user_status name:"unsubscribeUserStatus" ids:userIDList succ:succ fail:fail];
+}
+
+@end
+
+/* ---- Beyond V2TIM (IMStatusExtensions.h) -------------------------------------------------- */
+
+@implementation V2TIMUserStatus (IMStatusExtensions)
+
+- (uint64_t)imsLastSeenMs {
+    return _imsLastSeenMs;
+}
+
+- (BOOL)imsInvisible {
+    return _imsInvisible;
+}
+
+- (IMSVisibility)imsVisibility {
+    return (IMSVisibility)_imsVisibility;
+}
+
+@end
+
+@implementation V2TIMManager (IMStatusExtensions)
+
+- (void)setSelfStatus:(V2TIMUserStatus *)status
+          expireAfter:(NSTimeInterval)seconds
+                 succ:(V2TIMSucc)succ
+                 fail:(V2TIMFail)fail {
+    IMSV2TIMCall *call = [[IMSV2TIMCall alloc] initWithSucc:succ listSucc:nil fail:fail];
+    /* 2^63 ms is far past the server's limit (a year) and still a uint64_t. */
+    if (status == nil || !(seconds >= 0) || seconds * 1000.0 >= 9.2e18) {
+        ims_call_fail(call, ERR_INVALID_PARAMETERS,
+                      status == nil ? @"setSelfStatus: status is nil"
+                                    : @"setSelfStatus: expireAfter is negative or too large");
+        IMS_RELEASE(call);
+        return;
+    }
+    uint64_t ms = (uint64_t)llround(seconds * 1000.0);
+    IMSV2TIMClient *client = [self retainedClientFor:call];
+    if (client != nil) {
+        ims_callback callback = ims_callback_of(call);
+        ims_after_call(ims_client_set_self_status_expiring(
+                           client->_client, status.customStatus.UTF8String, ms, callback),
+                       callback);
+    }
+    IMS_RELEASE(call);
+    IMS_RELEASE(client);
+}
+
+- (void)setInvisible:(BOOL)on succ:(V2TIMSucc)succ fail:(V2TIMFail)fail {
+    IMSV2TIMCall *call = [[IMSV2TIMCall alloc] initWithSucc:succ listSucc:nil fail:fail];
+    IMSV2TIMClient *client = [self retainedClientFor:call];
+    if (client != nil) {
+        ims_callback callback = ims_callback_of(call);
+        ims_after_call(ims_client_set_invisible(client->_client, on ? true : false, callback), callback);
+    }
+    IMS_RELEASE(call);
+    IMS_RELEASE(client);
+}
+
+- (void)setVisibility:(IMSVisibility)visibility succ:(V2TIMSucc)succ fail:(V2TIMFail)fail {
+    IMSV2TIMCall *call = [[IMSV2TIMCall alloc] initWithSucc:succ listSucc:nil fail:fail];
+    IMSV2TIMClient *client = [self retainedClientFor:call];
+    if (client != nil) {
+        /* Out of int32_t range is no value at all: the C API refuses it like any other. */
+        int32_t value = (visibility >= INT32_MIN && visibility <= INT32_MAX) ? (int32_t)visibility : -1;
+        ims_callback callback = ims_callback_of(call);
+        ims_after_call(ims_client_set_visibility(client->_client, value, callback), callback);
+    }
+    IMS_RELEASE(call);
+    IMS_RELEASE(client);
 }
 
 @end
