@@ -49,7 +49,7 @@ const JVM_TIMEOUT: Duration = Duration::from_secs(15 * 60);
 const USERS: &[&str] = &[
     "alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy", "mallory",
     "oscar", "peggy", "trent", "victor", "walter", "kicked", "stress", "seed-me", "userid1",
-    "userid2", "userid3",
+    "userid2", "userid3", "xavier", "yolanda", "zoe",
 ];
 
 #[test]

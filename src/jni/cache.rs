@@ -16,7 +16,8 @@ use super::refs::Global;
 const SESSION_CLASS: &str = "io/imstatus/v2/NativeSession";
 const STATUS_CLASS: &str = "io/imstatus/v2/V2TIMUserStatus";
 const STRING_CLASS: &str = "java/lang/String";
-const STATUS_CTOR_SIG: &str = "(Ljava/lang/String;ILjava/lang/String;[Ljava/lang/String;)V";
+/// The constructor with the fields beyond V2TIM: last seen (ms), invisible, visibility.
+const STATUS_CTOR_SIG: &str = "(Ljava/lang/String;ILjava/lang/String;[Ljava/lang/String;JZI)V";
 const STATUS_ARRAY_SIG: &str = "[Lio/imstatus/v2/V2TIMUserStatus;";
 
 pub(super) struct Cache {

@@ -306,7 +306,12 @@ pub(super) fn status_array<'l>(
             let user_id = env.new_string(&status.user_id)?;
             let custom = env.new_string(&status.custom_status)?;
             let devices = string_array(env, cache, &status.online_devices)?;
-            // SAFETY: the constructor (String, int, String, String[]) looked up in the cache.
+            // Beyond V2TIM: 0 for no last seen (never a real one), as Java reads it.
+            let last_seen = status
+                .last_seen_ms
+                .map_or(0, |ms| i64::try_from(ms).unwrap_or(i64::MAX));
+            // SAFETY: the constructor (String, int, String, String[], long, boolean, int) looked
+            // up in the cache.
             let element = unsafe {
                 env.new_object_unchecked(
                     cache.status_class.as_global(),
@@ -316,6 +321,9 @@ pub(super) fn status_array<'l>(
                         JValue::Int(status.status_type as i32).as_jni(),
                         JValue::Object(&custom).as_jni(),
                         JValue::Object(&devices).as_jni(),
+                        JValue::Long(last_seen).as_jni(),
+                        JValue::Bool(u8::from(status.invisible)).as_jni(),
+                        JValue::Int(status.visibility as i32).as_jni(),
                     ],
                 )
             }?;

@@ -32,6 +32,7 @@
 mod args;
 mod cache;
 mod callback;
+mod extensions;
 #[cfg(feature = "test-hooks")]
 mod hooks;
 mod refs;

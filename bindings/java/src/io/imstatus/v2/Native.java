@@ -66,6 +66,19 @@ final class Native {
     /** Sets {@code status.getCustomStatus()}. */
     static native void setSelfStatus(long handle, V2TIMUserStatus status, V2TIMCallback callback);
 
+    /**
+     * Sets {@code status.getCustomStatus()}, cleared by the server {@code expireAfterMs} later
+     * (beyond V2TIM). Negative values are refused with 6017.
+     */
+    static native void setSelfStatusExpiring(
+            long handle, V2TIMUserStatus status, long expireAfterMs, V2TIMCallback callback);
+
+    /** Appears offline to others, or stops (beyond V2TIM). */
+    static native void setInvisible(long handle, boolean on, V2TIMCallback callback);
+
+    /** One of {@code IMStatusExtensions.VISIBILITY_*} but unknown; others are refused (6017). */
+    static native void setVisibility(long handle, int visibility, V2TIMCallback callback);
+
     /** {@code userIDs} is {@code List.toArray()}: every element must be a String. */
     static native void getUserStatus(
             long handle, Object[] userIDs, V2TIMValueCallback<?> callback);

@@ -246,6 +246,25 @@ public class V2TIMManager {
      * @param status the status
      * @param callback the result, or null
      */
+    /** A native call of {@link IMStatusExtensions}, given the current handle (0: none). */
+    interface HandleCall {
+        void run(long handle);
+    }
+
+    /**
+     * Runs a call of {@link IMStatusExtensions} with the current handle, under the same read lock
+     * as this class's own calls, so that {@link #unInitSDK} never frees the handle under it.
+     */
+    void withHandle(HandleCall call) {
+        Lock read = lock.readLock();
+        read.lock();
+        try {
+            call.run(handle);
+        } finally {
+            read.unlock();
+        }
+    }
+
     public void setSelfStatus(V2TIMUserStatus status, V2TIMCallback callback) {
         Lock read = lock.readLock();
         read.lock();

@@ -25,14 +25,28 @@ public class V2TIMUserStatus {
     private final int statusType;
     private String customStatus;
     private final List<String> onlineDevices;
+    // Beyond V2TIM, read through IMStatusExtensions: last seen (Unix ms, 0 for none) and, in the
+    // user's own status only, the switches.
+    final long lastSeenMs;
+    final boolean invisible;
+    final int visibility;
 
     /** An empty status, to fill with {@link #setCustomStatus} and pass to setSelfStatus. */
     public V2TIMUserStatus() {
         this(null, V2TIM_USER_STATUS_UNKNOWN, null, null);
     }
 
-    /** Made by the native code (see {@code src/jni}); keep its signature in step. */
     V2TIMUserStatus(String userID, int statusType, String customStatus, String[] onlineDevices) {
+        this(userID, statusType, customStatus, onlineDevices, 0, false,
+                IMStatusExtensions.VISIBILITY_EVERYONE);
+    }
+
+    /** Made by the native code (see {@code src/jni}); keep its signature in step. */
+    V2TIMUserStatus(String userID, int statusType, String customStatus, String[] onlineDevices,
+            long lastSeenMs, boolean invisible, int visibility) {
+        this.lastSeenMs = lastSeenMs;
+        this.invisible = invisible;
+        this.visibility = visibility;
         this.userID = userID;
         this.statusType = statusType;
         this.customStatus = customStatus;

@@ -16,6 +16,7 @@ public final class RunJavaTests {
         ApiTest.class,
         ErrorsTest.class,
         EventsTest.class,
+        ExtensionsTest.class,
         ThreadingTest.class,
         NativeBoundaryTest.class,
         SeedSamplesTest.class,
