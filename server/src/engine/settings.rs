@@ -241,8 +241,21 @@ impl AppSettings {
             return bad("max_instances_per_platform must be above zero");
         }
         let url = &self.state_change_callback_url;
-        if !(url.is_empty() || url.starts_with("http://") || url.starts_with("https://")) {
-            return bad("state_change_callback_url must start with http:// or https://");
+        if !url.is_empty() {
+            let Some(rest) = url
+                .strip_prefix("http://")
+                .or_else(|| url.strip_prefix("https://"))
+            else {
+                return bad("state_change_callback_url must start with http:// or https://");
+            };
+            if rest
+                .split(['/', '?', '#'])
+                .next()
+                .unwrap_or_default()
+                .is_empty()
+            {
+                return bad("state_change_callback_url has no host");
+            }
         }
         if url.len() > 2048 || url.chars().any(char::is_control) {
             return bad("state_change_callback_url must be a URL of at most 2048 bytes");
@@ -282,6 +295,26 @@ mod tests {
         assert!(
             toml::from_str::<AppSettings>("sdk_app_id = 1\nsecret_key = \"k\"\ntypo = 1").is_err()
         );
+    }
+
+    #[test]
+    fn a_callback_url_is_http_or_https_with_a_host() {
+        let with = |url: &str| AppSettings {
+            state_change_callback_url: url.into(),
+            ..AppSettings::new(1, "k")
+        };
+        assert!(with("").validate().is_ok());
+        assert!(with("https://backend.example/im?x=1").validate().is_ok());
+        assert!(with("http://10.0.0.1:8080").validate().is_ok());
+        for bad in [
+            "ftp://x",
+            "backend.example",
+            "https://",
+            "http:///path",
+            "https://a\nb",
+        ] {
+            assert!(with(bad).validate().is_err(), "{bad}");
+        }
     }
 
     #[test]
