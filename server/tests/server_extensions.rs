@@ -275,7 +275,7 @@ fn x3_last_seen_survives_a_kill_and_a_device_online_then_is_last_seen_at_the_res
 
 #[test]
 fn x4_x5_x6_x7_an_invisible_user_looks_offline_to_others_and_true_to_their_own_devices() {
-    // covers: X4, X5, X6, X7, X8, X14, N1, L2
+    // covers: X4, X5, X6, X7, X8, X12, X14, N1, L2
     let server = TestServer::start(vec![app()]);
     let (mut zed, _) = login(&server, "zed", "Linux", "z");
     let (mut bob, _) = login(&server, "bob", "Linux", "b");
@@ -303,7 +303,12 @@ fn x4_x5_x6_x7_an_invisible_user_looks_offline_to_others_and_true_to_their_own_d
     assert_hidden(&seen[0], OFFLINE, Some(frozen));
 
     // Every path: a query, a subscribe answer, a new login's snapshot, the admin query (X8).
-    assert_hidden(&query(&mut bob, &["alice"])[0], OFFLINE, Some(frozen));
+    let hidden = query(&mut bob, &["alice"]).remove(0);
+    assert_hidden(&hidden, OFFLINE, Some(frozen));
+    assert!(
+        hidden.version <= seen[0].version,
+        "the push was the newest (X12)"
+    );
     assert_hidden(&subscribe(&mut bob, &["alice"])[0], OFFLINE, Some(frozen));
     import_friends(&server, "carol", &["alice"]);
     let (mut carol, snapshot) = login(&server, "carol", "Web", "c");
@@ -333,6 +338,8 @@ fn x4_x5_x6_x7_an_invisible_user_looks_offline_to_others_and_true_to_their_own_d
         [Vec::new(), Vec::new()],
         "nothing of alice while invisible"
     );
+    // Polling reveals nothing either: the same hidden view, at the same version (X12).
+    assert_eq!(query(&mut bob, &["alice"])[0], hidden);
 
     // Off, from the Mac: the truth at once, as one change (X7).
     invisible(&mut mac, false);
