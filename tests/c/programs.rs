@@ -144,11 +144,19 @@ pub const C_PROGRAMS: &[&str] = &[
     "callback_fail",
     "shutdown",
     "platform",
+    "extensions",
 ];
 
 /// The C++ programs (`tests/cpp/<name>.cpp`, each built with `tests/cpp/harness.cpp`), but the
 /// seed's samples, which are built their own way.
-pub const CPP_PROGRAMS: &[&str] = &["values", "api", "errors", "listener", "lifetimes"];
+pub const CPP_PROGRAMS: &[&str] = &[
+    "values",
+    "api",
+    "errors",
+    "listener",
+    "lifetimes",
+    "extensions",
+];
 
 /// The C entry points `tests/cpp/seed_samples.cpp` watches with `-Wl,--wrap=...`.
 pub const SEED_WRAPPED: &[&str] = &[
