@@ -8,6 +8,7 @@ use std::sync::mpsc::{channel, Receiver};
 use std::time::{Duration, Instant};
 
 use common::*;
+use imstatus_protocol::ServerMessage;
 
 const BIN: &str = env!("CARGO_BIN_EXE_imstatus");
 
@@ -63,6 +64,15 @@ impl Running {
             assert!(Instant::now() < deadline, "it must exit when interrupted");
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+}
+
+/// A test that fails part-way does not leave its child running (and writing into the test
+/// runner's output) after it.
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
@@ -127,6 +137,13 @@ fn watch_sees_set_at_once() {
     let watch = start(&watch_refs);
     assert_eq!(watch.wait_line(|_| true), "alice UNLOGINED ");
 
+    // alice also on the web, so that she stays ONLINE when `set` logs its own device out: the
+    // status it set is then the latest one, which the watcher sees even when a busy machine
+    // coalesces the changes before it (N5).
+    let (mut web, reply) = Wire::login(server.addr(), "alice", "Web", "alice-web");
+    assert!(matches!(reply, ServerMessage::Ok { .. }), "{reply:?}");
+    watch.wait_line(|l| l == "alice ONLINE ");
+
     let mut set_args = vec!["set".to_string()];
     set_args.extend(who("alice"));
     set_args.push("listening to music".into());
@@ -134,7 +151,9 @@ fn watch_sees_set_at_once() {
     let (ok, _, err) = run(&set_refs);
     assert!(ok, "{err}");
     watch.wait_line(|l| l == "alice ONLINE listening to music");
-    // `set` logs out when done: the status is cleared and alice is UNLOGINED again.
+    // Her last device logs out: the status is cleared and alice is UNLOGINED again (C3).
+    let reply = web.request(r#""op":"logout""#);
+    assert!(matches!(reply, ServerMessage::Ok { .. }), "{reply:?}");
     watch.wait_line(|l| l == "alice UNLOGINED ");
 
     let mut get_args = vec!["get".to_string()];
