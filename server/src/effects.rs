@@ -4,19 +4,23 @@
 //! waits: an outbox push is a leaf lock, a count an atomic add.
 
 use std::net::IpAddr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use imstatus_protocol::encode;
 
 use crate::engine::{
-    AppSettings, CloseReason, ConnId, DeviceEvent, FastMap, Sharded, Sink, StatusChange, SHARDS,
+    AppSettings, CloseReason, ConnId, DeviceEvent, FastMap, Platform, Sharded, Sink, StatusChange,
+    SHARDS,
 };
 use crate::metrics::Metrics;
 use crate::outbox::{EncodedStatus, End, Outbox, Pushed};
+use crate::webhook::{Callback, Target, WebhookLimits, Webhooks};
 
 /// One open connection, as the effects need it.
 struct Open {
     outbox: Arc<Outbox>,
+    /// Where it came from (a state-change callback tells the app's backend).
+    peer: Option<IpAddr>,
 }
 
 /// Every open connection's outbox, sharded by connection.
@@ -31,8 +35,13 @@ impl Outboxes {
     }
 
     /// Registers the outbox of a connection from `peer`.
-    pub fn insert(&self, conn: ConnId, outbox: Arc<Outbox>, _peer: Option<IpAddr>) {
-        self.shard(conn).insert(conn, Open { outbox });
+    pub fn insert(&self, conn: ConnId, outbox: Arc<Outbox>, peer: Option<IpAddr>) {
+        self.shard(conn).insert(conn, Open { outbox, peer });
+    }
+
+    /// Where `conn` came from, if it is open and that is known.
+    fn peer(&self, conn: ConnId) -> Option<IpAddr> {
+        self.shard(conn).get(&conn).and_then(|open| open.peer)
     }
 
     /// Forgets a connection; answers its outbox.
@@ -59,6 +68,10 @@ impl Outboxes {
 pub struct Effects {
     pub outboxes: Arc<Outboxes>,
     pub metrics: Arc<Metrics>,
+    /// Made when the first app with a callback URL needs it (it needs the runtime, which a
+    /// hub driven by hand, as in the benchmarks, does not have).
+    pub webhooks: Arc<OnceLock<Webhooks>>,
+    pub webhook_limits: WebhookLimits,
 }
 
 impl Sink for Effects {
@@ -97,7 +110,61 @@ impl Sink for Effects {
         }
     }
 
-    fn device_event(&self, event: &DeviceEvent, _app: &AppSettings) {
+    fn device_event(&self, event: &DeviceEvent, app: &AppSettings) {
         self.metrics.device_event(event);
+        if app.state_change_callback_url.is_empty() {
+            return;
+        }
+        let Some(webhooks) = self.webhooks() else {
+            return;
+        };
+        let target = Target {
+            sdk_app_id: app.sdk_app_id,
+            url: Arc::from(app.state_change_callback_url.as_str()),
+            secret: Arc::from(app.callback_secret()),
+        };
+        webhooks.submit(&target, self.callback(event));
+    }
+}
+
+impl Effects {
+    fn webhooks(&self) -> Option<&Webhooks> {
+        if let Some(webhooks) = self.webhooks.get() {
+            return Some(webhooks);
+        }
+        tokio::runtime::Handle::try_current().ok()?;
+        Some(
+            self.webhooks
+                .get_or_init(|| Webhooks::new(self.webhook_limits.clone())),
+        )
+    }
+
+    /// The callback that tells `event` to the app's backend.
+    fn callback(&self, event: &DeviceEvent) -> Callback {
+        Callback {
+            user: event.user.clone(),
+            action: event.action.name(),
+            reason: event.reason.name(),
+            platform: opt_platform(event.platform),
+            client_ip: event.conn.and_then(|conn| self.outboxes.peer(conn)),
+            kicked: event.kicked.iter().map(|&p| opt_platform(p)).collect(),
+            custom_status: event.custom_status.clone(),
+            event_time_ms: event.at,
+            recovered: event.recovered,
+        }
+    }
+}
+
+/// A platform as Tencent's callbacks name it (`OptPlatform`, `KickedDevice.Platform`): iPhone
+/// is `iOS` there.
+fn opt_platform(platform: Platform) -> &'static str {
+    match platform {
+        Platform::Android => "Android",
+        Platform::IPhone => "iOS",
+        Platform::IPad => "iPad",
+        Platform::Windows => "Windows",
+        Platform::Mac => "Mac",
+        Platform::Linux => "Linux",
+        Platform::Web => "Web",
     }
 }

@@ -6,7 +6,7 @@
 //! arrived ([`Outbox::reserve`]), so it leaves before the pushes it caused.
 
 use std::net::IpAddr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::durable::DurableStore;
@@ -14,6 +14,7 @@ use crate::effects::{Effects, Outboxes};
 use crate::engine::{ConnId, Engine, Millis, Store};
 use crate::metrics::{Metrics, Snapshot};
 use crate::outbox::{End, Limits, Outbox};
+use crate::webhook::{WebhookLimits, Webhooks};
 
 /// The engine as the server runs it: over whichever store the configuration chose.
 pub type ServerEngine = Engine<Arc<dyn Store>>;
@@ -30,6 +31,8 @@ pub fn now_ms() -> Millis {
 pub struct Hub {
     pub engine: ServerEngine,
     pub metrics: Arc<Metrics>,
+    /// State-change callbacks, once an app has asked for them.
+    webhooks: Arc<OnceLock<Webhooks>>,
     outboxes: Arc<Outboxes>,
     durable: Option<Arc<DurableStore>>,
     limits: Limits,
@@ -50,15 +53,19 @@ impl Hub {
             let metrics = metrics.clone();
             durable.on_commit(move |took, rows| metrics.store_commit(took, rows));
         }
+        let webhooks = Arc::new(OnceLock::new());
         let effects = Arc::new(Effects {
             outboxes: outboxes.clone(),
             metrics: metrics.clone(),
+            webhooks: webhooks.clone(),
+            webhook_limits: WebhookLimits::default(),
         });
         let engine =
             Engine::with_sink(store, epoch, now_ms(), effects).with_login_timeout(login_timeout);
         Hub {
             engine,
             metrics,
+            webhooks,
             outboxes,
             durable,
             limits,
@@ -80,10 +87,12 @@ impl Hub {
 
     /// Forgets a connection that is gone (D1); its writer finishes what is queued.
     pub fn closed(&self, conn: ConnId, now: Millis) {
+        // The engine first: what it tells the app's backend names the connection's address,
+        // which is forgotten with the outbox.
+        self.engine.close(conn, now);
         if let Some(outbox) = self.outboxes.remove(conn) {
             outbox.end(End::Done);
         }
-        self.engine.close(conn, now);
     }
 
     /// Completes once everything the engine wrote so far is on disk (at once without a data
@@ -123,10 +132,52 @@ impl Hub {
 
     /// The metrics in Prometheus' text format, gauges taken now.
     pub fn render_metrics(&self) -> String {
+        let mut webhooks = std::collections::BTreeMap::new();
+        let mut webhooks_queued = std::collections::BTreeMap::new();
+        for (app, counts) in self.webhooks.get().map(|w| w.counts()).unwrap_or_default() {
+            webhooks_queued.insert(app, counts.queued);
+            for (result, count) in [
+                ("ok", counts.sent),
+                ("failed", counts.failed),
+                ("timeout", counts.timeouts),
+                ("retried", counts.retries),
+                ("rejected", counts.rejected),
+                ("dropped", counts.dropped),
+            ] {
+                webhooks.insert((app, result), count);
+            }
+        }
         self.metrics.render(&Snapshot {
             connections: self.connection_count(),
             apps: self.engine.census(),
-            webhooks: Default::default(),
+            webhooks,
+            webhooks_queued,
         })
+    }
+
+    /// How many kept users the recovery after a start may load now: all it likes, unless an
+    /// app wants state-change callbacks. Then each recovered device is a callback, paced for
+    /// the receiver, and the recovery goes no faster than they leave, keeping at least half of
+    /// every app's callback queue for what happens live meanwhile.
+    pub fn recovery_slice(&self, most: usize) -> usize {
+        let Some(webhooks) = self.webhooks.get() else {
+            return most;
+        };
+        let half = WebhookLimits::default().queue_per_app / 2;
+        self.engine
+            .all_app_settings()
+            .iter()
+            .filter(|app| !app.state_change_callback_url.is_empty())
+            .map(|app| webhooks.room(app.sdk_app_id).saturating_sub(half))
+            .min()
+            .map_or(most, |room| room.clamp(1, most))
+    }
+
+    /// Waits (at most `within`) until every state-change callback queued so far was delivered
+    /// or given up: at shutdown.
+    pub async fn webhooks_drained(&self, within: std::time::Duration) {
+        if let Some(webhooks) = self.webhooks.get() {
+            let _ = tokio::time::timeout(within, webhooks.drained()).await;
+        }
     }
 }

@@ -21,6 +21,7 @@ mod tls;
 mod transport;
 mod unauthenticated;
 pub mod usersig;
+pub mod webhook;
 pub mod wire;
 
 use imstatus_protocol::codes;
@@ -45,6 +46,9 @@ const RECOVERY_SLICE: usize = 2000;
 
 /// How often the engine's deadlines (D2, L5, S7, UserSig expiry) are applied.
 const TICK_INTERVAL: Duration = Duration::from_millis(100);
+
+/// How long a shutdown waits for state-change callbacks still queued.
+const WEBHOOK_DRAIN: Duration = Duration::from_secs(5);
 
 /// How often the metrics fold what was recorded into their histograms (every second): what
 /// the hot paths record meanwhile stays small.
@@ -298,6 +302,7 @@ pub async fn run(
     while connections.join_next().await.is_some() {}
     while tasks.join_next().await.is_some() {}
     hub.durable().await;
+    hub.webhooks_drained(WEBHOOK_DRAIN).await;
     Ok(())
 }
 
@@ -359,7 +364,7 @@ async fn tick_loop(hub: Arc<Hub>, stop: watch::Receiver<bool>) {
                 // After a start, bring back the users kept from earlier runs a slice at a
                 // time, so their deadlines come due without the start waiting for them.
                 if recovering {
-                    recovering = hub.engine.recover_some(RECOVERY_SLICE);
+                    recovering = hub.engine.recover_some(hub.recovery_slice(RECOVERY_SLICE));
                 }
             }
         }

@@ -281,6 +281,13 @@ impl Metrics {
                 )
                 .absolute(count);
         }
+        for (&app, &queued) in &snapshot.webhooks_queued {
+            gauge(
+                "imstatus_webhook_queued",
+                vec![Label::new("app", app.to_string())],
+            )
+            .set(queued as f64);
+        }
         if let Some(process) = crate::process::sample() {
             gauge("imstatus_process_resident_memory_bytes", Vec::new())
                 .set(process.resident_bytes as f64);
@@ -301,6 +308,8 @@ pub struct Snapshot {
     pub apps: BTreeMap<u32, AppCensus>,
     /// Webhook requests by (app, result), counted since the start.
     pub webhooks: BTreeMap<(u32, &'static str), u64>,
+    /// State-change callbacks waiting to be sent, per app.
+    pub webhooks_queued: BTreeMap<u32, u64>,
 }
 
 const BUILD_LABELS: &[Label] = &[Label::from_static_parts(
@@ -332,7 +341,8 @@ fn describe(recorder: &PrometheusRecorder) {
         ("imstatus_rejected_logins_total", None, "Logins refused, per app and code."),
         ("imstatus_store_commit_duration_seconds", Some(Unit::Seconds), "Embedded store commits: write and fsync of one batch."),
         ("imstatus_store_commit_rows", None, "Rows per embedded store commit."),
-        ("imstatus_webhook_requests_total", None, "State-change callbacks, per app and result (ok, failed, timeout, retried, dropped)."),
+        ("imstatus_webhook_requests_total", None, "State-change callback requests, per app and result: ok (2xx), failed (attempts answered with an error or not at all), timeout (attempts), retried, rejected (4xx but 429: not retried), dropped (queue full or every attempt failed)."),
+        ("imstatus_webhook_queued", None, "State-change callbacks waiting to be sent, per app."),
         ("imstatus_process_resident_memory_bytes", Some(Unit::Bytes), "Resident memory of the server process."),
         ("imstatus_process_open_fds", None, "Open file descriptors of the server process."),
         ("imstatus_process_cpu_seconds_total", Some(Unit::Seconds), "CPU time of the server process, user and system."),
