@@ -1,7 +1,8 @@
 //! The Grafana dashboard (docs/grafana/imstatus.json) is built from what a real server exports:
 //! every metric a panel or a variable queries is in a scrape of a server that did a bit of
 //! everything (state-change callbacks to a real HTTP receiver included), and every metric such
-//! a scrape holds is shown by some panel.
+//! a scrape holds is shown by some panel. The metrics table of docs/operations.md is checked
+//! against the same scrape.
 
 mod receiver;
 
@@ -15,6 +16,7 @@ use receiver::{answer, Receiver};
 use serde_json::Value;
 
 const DASHBOARD: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/grafana/imstatus.json");
+const OPERATIONS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/operations.md");
 
 /// Suffixes of the series of a histogram, which a query names instead of the metric itself.
 const HISTOGRAM_SERIES: &[&str] = &["_bucket", "_sum", "_count"];
@@ -259,6 +261,41 @@ fn the_dashboard_shows_what_the_server_exports_and_nothing_else() {
     assert!(
         unused.is_empty(),
         "metrics exported but shown by no panel of the dashboard: {unused:?}"
+    );
+}
+
+/// The rows of docs/operations.md's metrics table: (metric, type).
+fn documented_metrics() -> BTreeMap<String, String> {
+    let text = std::fs::read_to_string(OPERATIONS)
+        .unwrap_or_else(|e| panic!("cannot read {OPERATIONS}: {e}"));
+    text.lines()
+        .filter_map(|line| line.strip_prefix("| `imstatus_"))
+        .map(|rest| {
+            let cells: Vec<&str> = rest.split('|').map(str::trim).collect();
+            let name = format!("imstatus_{}", cells[0].trim_end_matches('`'));
+            (name, cells[1].to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn the_operations_guide_lists_every_exported_metric_with_its_type() {
+    let documented = documented_metrics();
+    let exported = families(&scrape_of_a_busy_server());
+    for (name, kind) in &exported {
+        assert_eq!(
+            documented.get(name),
+            Some(kind),
+            "{OPERATIONS}: {name} is exported as a {kind}"
+        );
+    }
+    let stale: Vec<&String> = documented
+        .keys()
+        .filter(|name| !exported.contains_key(*name) && !not_on_this_platform(name))
+        .collect();
+    assert!(
+        stale.is_empty(),
+        "{OPERATIONS} lists metrics the server does not export: {stale:?}"
     );
 }
 
