@@ -280,6 +280,8 @@ fn serve_with_no_configuration_starts_the_embedded_default() {
 
 #[test]
 fn logs_can_be_json_lines_with_the_connection_as_a_field() {
+    // A data directory of its own: without one, serve writes ./imstatus-data in the crate.
+    let data = tempfile::tempdir().unwrap();
     let mut child = Command::new(BIN)
         .args([
             "serve",
@@ -289,6 +291,8 @@ fn logs_can_be_json_lines_with_the_connection_as_a_field() {
             "127.0.0.1:0",
             "--admin-listen",
             "",
+            "--data-dir",
+            data.path().to_str().unwrap(),
         ])
         .env("IMSTATUS_LOG", "info")
         .stdout(Stdio::null())
