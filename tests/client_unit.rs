@@ -231,6 +231,7 @@ fn wire(user: &str, status_type: StatusType, custom: &str, version: u64) -> Wire
             vec![]
         },
         version,
+        ..WireStatus::default()
     }
 }
 
@@ -414,7 +415,8 @@ fn pushes_disconnect_reconnect_and_resync() {
     assert_eq!(
         frame.request,
         Request::SetSelfStatus {
-            custom_status: Some("new".into())
+            custom_status: Some("new".into()),
+            expire_after_ms: None,
         }
     );
     conn.ok(frame.id, vec![]);

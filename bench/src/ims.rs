@@ -146,6 +146,7 @@ pub async fn device(
                         Cmd::Subscribe if !frozen => subscribe(&shared, dev, &mut live).await,
                         Cmd::SetCustom { seq, ts_ns } if !frozen => live.send(Request::SetSelfStatus {
                             custom_status: Some(custom_payload(seq, ts_ns)),
+                            expire_after_ms: None,
                         }).await,
                         Cmd::Freeze => {
                             frozen = true;

@@ -84,8 +84,10 @@ impl StatusType {
     }
 }
 
-/// One user's status as it travels on the wire.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// One user's status as it travels on the wire. The fields after `version` are extensions
+/// beyond V2TIM (docs/behaviour-extensions.md); each is left out when it says nothing, so older
+/// clients read every status as before.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WireStatus {
     pub user_id: String,
     /// `V2TIMUserStatusType`: 0 unknown, 1 online, 2 offline, 3 unlogined.
@@ -95,6 +97,22 @@ pub struct WireStatus {
     pub online_devices: Vec<String>,
     /// Per-user version; only grows, so a receiver can drop anything older than what it holds.
     pub version: u64,
+    /// When the user last left ONLINE (Unix milliseconds), as this receiver may know it (X1,
+    /// X2); absent while ONLINE and for a user never seen ONLINE.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_seen_ms: Option<u64>,
+    /// Only in the user's own status, and only when true: the user appears offline to others
+    /// (X6).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub invisible: bool,
+    /// Only in the user's own status, and only when not `everyone`: who may see the user,
+    /// `friends` or `nobody` (X10). A string, so that a client reads a value it does not know.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visibility: Option<String>,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// A request from client to server. `id` correlates the reply.
@@ -124,14 +142,24 @@ pub enum Request {
     Logout,
     /// Keeps the connection alive (D2, D3).
     Heartbeat,
-    /// Sets or clears (null or empty) the user's custom status (C1).
-    SetSelfStatus { custom_status: Option<String> },
+    /// Sets or clears (null or empty) the user's custom status (C1); with `expire_after_ms`,
+    /// the server clears it that many milliseconds later (X9).
+    SetSelfStatus {
+        custom_status: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        expire_after_ms: Option<u64>,
+    },
     /// Queries statuses (Q1–Q5).
     GetUserStatus { user_ids: Vec<String> },
     /// Subscribes to users (S1–S5).
     Subscribe { user_ids: Vec<String> },
     /// Unsubscribes; null or empty removes every subscription (S6).
     Unsubscribe { user_ids: Option<Vec<String>> },
+    /// Appear offline to everyone else, or stop (X6).
+    SetInvisible { on: bool },
+    /// Who may see the user's status: `everyone`, `friends` or `nobody` (X10). A string, so
+    /// that a bad value is answered 6017 rather than taken for a malformed frame.
+    SetVisibility { visibility: String },
 }
 
 /// What a server sends: replies to requests, and pushes.
@@ -282,8 +310,19 @@ mod tests {
             custom_status: "x".into(),
             online_devices: vec!["Linux".into()],
             version: 9,
+            ..WireStatus::default()
+        };
+        let extended = WireStatus {
+            status_type: 2,
+            last_seen_ms: Some(1_700_000_000_000),
+            invisible: true,
+            visibility: Some("friends".into()),
+            ..status.clone()
         };
         for message in [
+            ServerMessage::StatusChanged {
+                statuses: vec![extended],
+            },
             ServerMessage::Ok {
                 id: 1,
                 statuses: vec![status.clone()],
@@ -321,6 +360,61 @@ mod tests {
             let err = decode_server_message(bad).unwrap_err();
             assert!(err.contains(why), "{err}");
         }
+    }
+
+    #[test]
+    fn extension_requests_and_fields() {
+        // covers: X2, X6, X9, X10
+        for (json, request) in [
+            (
+                r#"{"id":1,"op":"set_self_status","custom_status":"x","expire_after_ms":60000}"#,
+                Request::SetSelfStatus {
+                    custom_status: Some("x".into()),
+                    expire_after_ms: Some(60_000),
+                },
+            ),
+            (
+                r#"{"id":1,"op":"set_self_status","custom_status":null}"#,
+                Request::SetSelfStatus {
+                    custom_status: None,
+                    expire_after_ms: None,
+                },
+            ),
+            (
+                r#"{"id":1,"op":"set_invisible","on":true}"#,
+                Request::SetInvisible { on: true },
+            ),
+            (
+                r#"{"id":1,"op":"set_visibility","visibility":"friends"}"#,
+                Request::SetVisibility {
+                    visibility: "friends".into(),
+                },
+            ),
+        ] {
+            let frame = decode_request(json.as_bytes()).unwrap();
+            assert_eq!(frame.request, request, "{json}");
+            assert_eq!(std::str::from_utf8(&encode(&frame)).unwrap(), json);
+        }
+        // Any string is a visibility on the wire: the server answers a bad one with 6017.
+        assert!(decode_request(br#"{"id":1,"op":"set_visibility","visibility":"x"}"#).is_ok());
+        assert!(decode_request(br#"{"id":1,"op":"set_invisible"}"#).is_err());
+
+        // A status without the extensions reads as before, and one with them reads in full;
+        // an old client ignores fields it does not know.
+        let old = br#"{"type":"status_changed","statuses":[{"user_id":"a","status_type":1,"custom_status":"","online_devices":["Web"],"version":3}]}"#;
+        let ServerMessage::StatusChanged { statuses } = decode_server_message(old).unwrap() else {
+            panic!()
+        };
+        assert_eq!(statuses[0].last_seen_ms, None);
+        assert!(!statuses[0].invisible);
+        assert_eq!(statuses[0].visibility, None);
+        let new = br#"{"type":"ok","id":2,"statuses":[{"user_id":"a","status_type":2,"custom_status":"","online_devices":[],"version":3,"last_seen_ms":7,"invisible":true,"visibility":"nobody","from_the_future":1}]}"#;
+        let ServerMessage::Ok { statuses, .. } = decode_server_message(new).unwrap() else {
+            panic!()
+        };
+        assert_eq!(statuses[0].last_seen_ms, Some(7));
+        assert!(statuses[0].invisible);
+        assert_eq!(statuses[0].visibility.as_deref(), Some("nobody"));
     }
 
     #[test]

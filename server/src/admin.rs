@@ -27,6 +27,10 @@
 //! the right JSON shape is HTTP 400, and an unknown app 404. IDs are answered once each, in the
 //! order asked; invalid IDs go to `ErrorList` with 70107 (and, beyond Tencent, an `ErrorInfo`).
 //! A user who never logged in is "Offline"; `Detail` is there only with `IsNeedDetail` 1.
+//! Beyond Tencent, `"IsReturnLastSeen":1` adds `LastSeen` (Unix ms, X2) to each user not ONLINE
+//! whose last seen is known. The backend sees what a watcher allowed to see the user sees (X8):
+//! an invisible user is "PushOnline" (or "Offline" with no device logged in), each device
+//! "PushOnline", with the last seen frozen when they went invisible.
 //!
 //! The engine decides what is valid: user IDs through [`check_user_id`] and the engine's friend
 //! calls, settings through [`Engine::put_app`](crate::engine::Engine::put_app).
@@ -671,6 +675,9 @@ struct QueryBody {
     to: Vec<String>,
     #[serde(rename = "IsNeedDetail", default)]
     need_detail: u32,
+    /// Beyond Tencent: 1 adds `LastSeen` (X2).
+    #[serde(rename = "IsReturnLastSeen", default)]
+    return_last_seen: u32,
 }
 
 #[derive(Debug, Serialize)]
@@ -693,6 +700,9 @@ struct QueryResult {
     to_account: String,
     #[serde(rename = "Status")]
     status: OnlineState,
+    /// Beyond Tencent, with `IsReturnLastSeen` 1: when the user last left ONLINE, Unix ms (X2).
+    #[serde(rename = "LastSeen", skip_serializing_if = "Option::is_none")]
+    last_seen: Option<u64>,
     #[serde(rename = "Detail", skip_serializing_if = "Option::is_none")]
     detail: Option<Vec<QueryDetail>>,
 }
@@ -751,6 +761,11 @@ async fn query_online_status(
         1 => true,
         n => return invalid(format!("IsNeedDetail must be 0 or 1, not {n}")),
     };
+    let return_last_seen = match body.return_last_seen {
+        0 => false,
+        1 => true,
+        n => return invalid(format!("IsReturnLastSeen must be 0 or 1, not {n}")),
+    };
     let engine = &api.hub.engine;
     if engine.app_settings(id).is_none() {
         return Err(ApiError::no_app(id));
@@ -776,10 +791,9 @@ async fn query_online_status(
             continue;
         }
         let key = UserKey::new(id, user);
-        let status = OnlineState::from(engine.status_of(&key).status_type);
+        let (status, devices) = engine.status_for_backend(&key);
         let detail = need_detail.then(|| {
-            engine
-                .device_details(&key)
+            devices
                 .into_iter()
                 .map(|d| QueryDetail {
                     platform: d.platform,
@@ -789,7 +803,8 @@ async fn query_online_status(
         });
         answer.query_result.push(QueryResult {
             to_account: key.user.to_string(),
-            status,
+            status: OnlineState::from(status.status_type),
+            last_seen: status.last_seen.filter(|_| return_last_seen),
             detail,
         });
     }

@@ -446,6 +446,8 @@ fn command_name(request: &Request) -> &'static str {
         Request::GetUserStatus { .. } => "get_user_status",
         Request::Subscribe { .. } => "subscribe",
         Request::Unsubscribe { .. } => "unsubscribe",
+        Request::SetInvisible { .. } => "set_invisible",
+        Request::SetVisibility { .. } => "set_visibility",
     }
 }
 
@@ -496,8 +498,15 @@ async fn handle(hub: &Hub, conn: ConnId, id: u64, request: Request) -> ServerMes
             engine.login(conn, &login, now)
         }
         Request::Logout => engine.logout(conn, now).map(|()| Vec::new()),
-        Request::SetSelfStatus { custom_status } => engine
-            .set_self_status(conn, custom_status.as_deref(), now)
+        Request::SetSelfStatus {
+            custom_status,
+            expire_after_ms,
+        } => engine
+            .set_self_status_with_expiry(conn, custom_status.as_deref(), expire_after_ms, now)
+            .map(|()| Vec::new()),
+        Request::SetInvisible { on } => engine.set_invisible(conn, on, now).map(|()| Vec::new()),
+        Request::SetVisibility { visibility } => wire::visibility(&visibility)
+            .and_then(|v| engine.set_visibility(conn, v, now))
             .map(|()| Vec::new()),
         Request::GetUserStatus { user_ids } => engine.get_user_status(conn, &user_ids, now),
         Request::Subscribe { user_ids } => engine.subscribe(conn, &user_ids, now),

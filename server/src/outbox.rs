@@ -474,6 +474,7 @@ mod tests {
             custom_status: custom.into(),
             online_devices: vec!["Linux".into(), "Web".into()],
             version,
+            ..WireStatus::default()
         }
     }
 

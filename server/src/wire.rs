@@ -4,9 +4,10 @@
 use imstatus_protocol as protocol;
 use protocol::WireStatus;
 
-use crate::engine::{Platform, StatusType, UserStatus};
+use crate::engine::{EngineError, Platform, StatusType, UserStatus, Visibility};
 
-/// A status as it travels to clients.
+/// A status as it travels to clients: the extensions (last seen, the own switches) only where
+/// they say something (X2, X4).
 pub fn status(status: &UserStatus) -> WireStatus {
     WireStatus {
         user_id: status.user_id.clone(),
@@ -18,7 +19,20 @@ pub fn status(status: &UserStatus) -> WireStatus {
             .map(|&p| wire_platform(p).name().to_string())
             .collect(),
         version: status.version,
+        last_seen_ms: status.last_seen,
+        invisible: status.own.is_some_and(|s| s.invisible),
+        visibility: status
+            .own
+            .map(|s| s.visibility)
+            .filter(|v| *v != Visibility::Everyone)
+            .map(|v| v.name().to_string()),
     }
+}
+
+/// The visibility a client asked for, by name (X10); the engine says what is wrong with a bad
+/// one (X13).
+pub fn visibility(name: &str) -> Result<Visibility, EngineError> {
+    Visibility::parse(name)
 }
 
 /// The platform a client declared, as the engine knows it.
@@ -69,6 +83,36 @@ mod tests {
                 format!("\"{}\"", wire.name())
             );
         }
+    }
+
+    #[test]
+    fn extensions_go_on_the_wire_only_where_they_say_something() {
+        use crate::engine::SelfState;
+        let mut engine = UserStatus::never_logged_in("a");
+        let plain = status(&engine);
+        assert_eq!(
+            String::from_utf8(protocol::encode(&plain)).unwrap(),
+            r#"{"user_id":"a","status_type":3,"custom_status":"","online_devices":[],"version":0}"#
+        );
+        engine.last_seen = Some(5);
+        engine.own = Some(SelfState {
+            invisible: true,
+            visibility: Visibility::Everyone,
+        });
+        let wire = status(&engine);
+        assert_eq!((wire.last_seen_ms, wire.invisible), (Some(5), true));
+        assert_eq!(wire.visibility, None, "everyone is the default");
+        engine.own = Some(SelfState {
+            invisible: false,
+            visibility: Visibility::Friends,
+        });
+        let wire = status(&engine);
+        assert!(!wire.invisible);
+        assert_eq!(wire.visibility.as_deref(), Some("friends"));
+        for v in Visibility::ALL {
+            assert_eq!(visibility(v.name()), Ok(v));
+        }
+        assert_eq!(visibility("Friends").unwrap_err().code, 6017);
     }
 
     #[test]

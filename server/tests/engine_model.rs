@@ -6,14 +6,22 @@
 //! The model is written from the rules, with plain data structures (a Vec of devices per user,
 //! a Vec of subscriptions, a set of friend pairs) and without calling into the engine. After
 //! every operation the test compares: the operation's answer (or error code); every user's
-//! status, devices, subscriptions and friends; the closes the engine asks for; the changes it
-//! emits, per user and in order (N3, C4); and for each change, the connections `route` picks
-//! (N1, N2).
+//! status, devices, subscriptions and friends; the closes the engine asks for; and what each
+//! connection was pushed, per user and in order (N1, N2, N3, C4), in the view of that
+//! connection's audience (X4).
+//!
+//! The extensions of `docs/behaviour-extensions.md` are in the model too: the last seen, appear
+//! offline, who may see me (with friend-list changes), and custom statuses that expire. Besides
+//! the model's answers, every step checks what every user sees of every other (and what the
+//! app's backend sees), that a hidden view's version moves only when that view changes (X12:
+//! watching or polling reveals nothing), and that every push carries a version above anything
+//! its connection was ever given for that user (N3, X12).
 //!
 //! `ENGINE_MODEL_SEEDS` and `ENGINE_MODEL_OPS` override the amount of work;
 //! `ENGINE_MODEL_SEED` runs one seed only (to replay a failure).
 
 // covers: L1, L2, L3, L4, L5, L6, D1, D2, C1, C3, C4, Q1, Q2, Q3, Q5, S1, S2, S4, S5, S6, S7, N1, N2, N3, F1, F2
+// covers: X1, X2, X3, X4, X5, X6, X7, X8, X9, X10, X11, X12, X13, X14
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
@@ -22,8 +30,8 @@ use std::time::Duration;
 use imstatus_protocol::codes;
 use imstatus_server::engine::{
     AppSettings, CloseReason, ConnId, Edition, Effects, Engine, EngineError, Login, MemoryStore,
-    Millis, MultiDevicePolicy, OnlineState, Platform, RateLimit, StatusType, Store, UserKey,
-    UserStatus,
+    Millis, MultiDevicePolicy, OnlineState, Platform, RateLimit, SelfState, StatusType, Store,
+    UserKey, UserStatus, Visibility, MAX_CUSTOM_STATUS_EXPIRY,
 };
 use imstatus_server::usersig;
 
@@ -120,6 +128,7 @@ impl Settings {
             query_rate: lots,
             subscribe_rate: lots,
             unsubscribe_rate: lots,
+            set_status_rate: lots,
             offline_retention: Duration::from_millis(OFFLINE_RETENTION),
             subscription_retention: Duration::from_millis(SUBSCRIPTION_RETENTION),
             multi_device: self.policy,
@@ -161,7 +170,10 @@ enum Op {
         heartbeats: bool,
         silent: ConnId,
     },
-    Set(ConnId, Option<String>),
+    /// set_self_status, with an expiry (X9).
+    Set(ConnId, Option<String>, Option<Millis>),
+    SetInvisible(ConnId, bool),
+    SetVisibility(ConnId, Visibility),
     Query(ConnId, Vec<String>),
     Subscribe(ConnId, Vec<String>),
     Unsubscribe(ConnId, Option<Vec<String>>),
@@ -171,13 +183,16 @@ enum Op {
     Restart,
 }
 
-/// (userID, statusType, customStatus, online platforms sorted): a status as seen from outside.
+/// (userID, statusType, customStatus, online platforms sorted, last seen, own switches): a
+/// status as one audience sees it, without its version.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct View {
     user: String,
     status_type: StatusType,
     custom: String,
     platforms: Vec<Platform>,
+    last_seen: Option<Millis>,
+    own: Option<SelfState>,
 }
 
 impl View {
@@ -187,8 +202,24 @@ impl View {
             status_type: s.status_type,
             custom: s.custom_status.clone(),
             platforms: s.online_devices.clone(),
+            last_seen: s.last_seen,
+            own: s.own,
         }
     }
+
+    /// What a change is about: all but the online platforms (N1).
+    fn content(&self) -> (StatusType, &str, Option<Millis>, Option<SelfState>) {
+        (self.status_type, &self.custom, self.last_seen, self.own)
+    }
+}
+
+/// Which view a watcher gets (X4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Own,
+    Truth,
+    Invisible,
+    Restricted,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -223,6 +254,16 @@ struct MUser {
     /// Earliest first.
     subs: Vec<String>,
     away_since: Option<Millis>,
+    /// X1.
+    last_seen: Option<Millis>,
+    /// X9.
+    custom_expires: Option<Millis>,
+    /// X6: the switch, and the last seen allowed watchers are shown while it is on.
+    invisible: bool,
+    invisible_freeze: Option<Option<Millis>>,
+    /// X10: the switch, and the last seen restricted watchers are shown.
+    visibility: Visibility,
+    visibility_freeze: Option<Option<Millis>>,
 }
 
 impl MUser {
@@ -237,7 +278,12 @@ impl MUser {
         }
     }
 
-    fn view(&self, id: &str) -> View {
+    fn hides(&self) -> bool {
+        self.invisible || self.visibility != Visibility::Everyone
+    }
+
+    /// The truth (X4), as allowed watchers of a visible user see it.
+    fn truth(&self, id: &str) -> View {
         let mut platforms: Vec<Platform> = self
             .devices
             .iter()
@@ -245,11 +291,62 @@ impl MUser {
             .map(|d| d.platform)
             .collect();
         platforms.sort();
+        let online = self.status_type() == StatusType::Online;
         View {
             user: id.to_string(),
             status_type: self.status_type(),
             custom: self.custom.clone(),
             platforms,
+            last_seen: if online { None } else { self.last_seen },
+            own: None,
+        }
+    }
+
+    /// The view of kind `kind` (X4, X5).
+    fn view(&self, id: &str, kind: Kind) -> View {
+        let hidden = |freeze: Option<Option<Millis>>| View {
+            user: id.to_string(),
+            status_type: if self.devices.is_empty() {
+                StatusType::Unlogined
+            } else {
+                StatusType::Offline
+            },
+            custom: String::new(),
+            platforms: Vec::new(),
+            last_seen: freeze.expect("a freeze while hidden"),
+            own: None,
+        };
+        match kind {
+            Kind::Own => View {
+                own: self.hides().then_some(SelfState {
+                    invisible: self.invisible,
+                    visibility: self.visibility,
+                }),
+                ..self.truth(id)
+            },
+            Kind::Truth => self.truth(id),
+            Kind::Invisible => hidden(self.invisible_freeze),
+            Kind::Restricted => hidden(self.visibility_freeze),
+        }
+    }
+
+    /// The kind of view a watcher other than the user gets, `allowed` to see them or not.
+    fn watcher_kind(&self, allowed: bool) -> Kind {
+        if !allowed && self.visibility != Visibility::Everyone {
+            Kind::Restricted
+        } else if self.invisible {
+            Kind::Invisible
+        } else {
+            Kind::Truth
+        }
+    }
+
+    /// Whether `watcher` may see this user, whose friends are `friends` (X10).
+    fn may_see(&self, friends: &BTreeSet<(String, String)>, me: &str, watcher: &str) -> bool {
+        match self.visibility {
+            Visibility::Everyone => true,
+            Visibility::Friends => friends.contains(&(me.to_string(), watcher.to_string())),
+            Visibility::Nobody => false,
         }
     }
 }
@@ -292,8 +389,8 @@ struct Model {
     conns: BTreeMap<ConnId, MConn>,
     /// (owner, friend)
     friends: BTreeSet<(String, String)>,
-    /// What the last operation emitted and closed.
-    changes: Vec<View>,
+    /// What the last operation pushed to which connection, and what it closed.
+    pushes: Vec<(ConnId, View)>,
     closes: Vec<(ConnId, CloseReason)>,
 }
 
@@ -304,24 +401,90 @@ impl Model {
             users: BTreeMap::new(),
             conns: BTreeMap::new(),
             friends: BTreeSet::new(),
-            changes: Vec::new(),
+            pushes: Vec::new(),
             closes: Vec::new(),
         }
     }
 
-    fn view(&self, id: &str) -> View {
-        match self.users.get(id) {
-            Some(u) => u.view(id),
-            None => MUser::default().view(id),
+    fn user(&self, id: &str) -> MUser {
+        self.users.get(id).cloned().unwrap_or_default()
+    }
+
+    /// The kind of view `viewer` gets of `id` (None: the app's backend, X8).
+    fn kind(&self, id: &str, viewer: Option<&str>) -> Kind {
+        let user = self.user(id);
+        match viewer {
+            Some(w) if w == id => Kind::Own,
+            Some(w) => user.watcher_kind(user.may_see(&self.friends, id, w)),
+            None => user.watcher_kind(true),
         }
     }
 
-    /// Changes one user, then applies what every change obeys: the custom status goes when
-    /// the user is not ONLINE (C3), the time away is tracked (S7), and a change of
-    /// (statusType, customStatus) is emitted, nothing else (N1, C4).
+    /// What `viewer` sees of `id` (X4).
+    fn view_for(&self, id: &str, viewer: Option<&str>) -> View {
+        self.user(id).view(id, self.kind(id, viewer))
+    }
+
+    /// The user's own view: the truth and the switches.
+    fn own_view(&self, id: &str) -> View {
+        self.view_for(id, Some(id))
+    }
+
+    /// Whether the devices of `watcher` receive changes of `user` (N1).
+    fn watches(&self, watcher: &str, user: &str) -> bool {
+        watcher == user
+            || (self.subscriptions_served()
+                && self
+                    .users
+                    .get(watcher)
+                    .is_some_and(|w| w.subs.iter().any(|s| s == user)))
+            || (self.settings.friend_notify
+                && self
+                    .friends
+                    .contains(&(watcher.to_string(), user.to_string())))
+    }
+
+    /// Pushes to every connection that watches `id` the view it now has, where it differs
+    /// from the one it had (N1, X4, X7, X11): `before` is the user and `friends_before` the
+    /// friend pairs before the change.
+    fn push_changes(
+        &mut self,
+        id: &str,
+        before: &MUser,
+        friends_before: &BTreeSet<(String, String)>,
+    ) {
+        let after = self.user(id);
+        let mut pushes = Vec::new();
+        for (&conn, c) in &self.conns {
+            let Some((watcher, _)) = &c.session else {
+                continue;
+            };
+            if !self.watches(watcher, id) {
+                continue;
+            }
+            let (was, now) = if watcher == id {
+                (Kind::Own, Kind::Own)
+            } else {
+                (
+                    before.watcher_kind(before.may_see(friends_before, id, watcher)),
+                    after.watcher_kind(after.may_see(&self.friends, id, watcher)),
+                )
+            };
+            let (old, new) = (before.view(id, was), after.view(id, now));
+            if old.content() != new.content() {
+                pushes.push((conn, new));
+            }
+        }
+        self.pushes.extend(pushes);
+    }
+
+    /// Changes one user, then applies what every change obeys: the custom status (and its
+    /// expiry) goes when the user is not ONLINE (C3, X9), leaving ONLINE is the last seen (X1),
+    /// the time away is tracked (S7), the freezes follow the switches (X6, X10), and what each
+    /// audience sees is pushed where it changed, nothing else (N1, C4, X4).
     fn change(&mut self, id: &str, now: Millis, f: impl FnOnce(&mut MUser)) {
+        let before = self.user(id);
         let user = self.users.entry(id.to_string()).or_default();
-        let before = (user.status_type(), user.custom.clone());
         f(user);
         if user.status_type() == StatusType::Online {
             user.away_since = None;
@@ -330,11 +493,31 @@ impl Model {
             if user.away_since.is_none() {
                 user.away_since = Some(now);
             }
+            if before.status_type() == StatusType::Online {
+                user.last_seen = Some(now);
+            }
         }
-        if (user.status_type(), user.custom.clone()) != before {
-            let view = user.view(id);
-            self.changes.push(view);
+        if user.custom.is_empty() {
+            user.custom_expires = None;
         }
+        // What allowed watchers were shown until now.
+        let allowed_saw = match before.invisible_freeze {
+            Some(frozen) => frozen,
+            None if before.status_type() == StatusType::Online => Some(now),
+            None => before.last_seen,
+        };
+        if !user.invisible {
+            user.invisible_freeze = None;
+        } else if user.invisible_freeze.is_none() {
+            user.invisible_freeze = Some(allowed_saw);
+        }
+        if user.visibility == Visibility::Everyone {
+            user.visibility_freeze = None;
+        } else if user.visibility_freeze.is_none() {
+            user.visibility_freeze = Some(allowed_saw);
+        }
+        let friends = self.friends.clone();
+        self.push_changes(id, &before, &friends);
     }
 
     fn session(&self, conn: ConnId) -> Result<(String, String), i32> {
@@ -369,28 +552,6 @@ impl Model {
         }
     }
 
-    /// The connections that receive a change of `user` (N1, N2).
-    fn recipients(&self, user: &str) -> Vec<ConnId> {
-        let mut out = Vec::new();
-        for (&id, conn) in &self.conns {
-            let Some((watcher, _)) = &conn.session else {
-                continue;
-            };
-            let own = watcher == user;
-            let subscriber = self.subscriptions_served()
-                && self
-                    .users
-                    .get(watcher)
-                    .is_some_and(|w| w.subs.iter().any(|s| s == user));
-            let friend = self.settings.friend_notify
-                && self.friends.contains(&(watcher.clone(), user.to_string()));
-            if own || subscriber || friend {
-                out.push(id);
-            }
-        }
-        out
-    }
-
     /// The login answer: own status, then everyone watched, by ID.
     fn snapshot(&self, user: &str) -> Vec<View> {
         let mut watched = BTreeSet::new();
@@ -407,8 +568,8 @@ impl Model {
             }
         }
         watched.remove(user);
-        let mut out = vec![self.view(user)];
-        out.extend(watched.iter().map(|w| self.view(w)));
+        let mut out = vec![self.own_view(user)];
+        out.extend(watched.iter().map(|w| self.view_for(w, Some(user))));
         out
     }
 
@@ -441,7 +602,7 @@ impl Model {
     }
 
     fn apply(&mut self, op: &Op, now: Millis) -> Answer {
-        self.changes.clear();
+        self.pushes.clear();
         self.closes.clear();
         match op {
             Op::Login {
@@ -491,14 +652,32 @@ impl Model {
                 self.tick(now);
                 Ok(Reply::Done)
             }
-            Op::Set(conn, custom) => {
+            Op::Set(conn, custom, expiry) => {
                 self.touch(*conn, now);
                 let (me, _) = self.session(*conn)?;
                 let custom = custom.clone().unwrap_or_default();
                 if custom.len() > MAX_CUSTOM_BYTES {
                     return Err(INVALID);
                 }
-                self.change(&me, now, |u| u.custom = custom);
+                if expiry.is_some_and(|ms| ms == 0 || ms > MAX_CUSTOM_STATUS_EXPIRY) {
+                    return Err(INVALID);
+                }
+                self.change(&me, now, |u| {
+                    u.custom = custom;
+                    u.custom_expires = expiry.map(|ms| now + ms);
+                });
+                Ok(Reply::Done)
+            }
+            Op::SetInvisible(conn, on) => {
+                self.touch(*conn, now);
+                let (me, _) = self.session(*conn)?;
+                self.change(&me, now, |u| u.invisible = *on);
+                Ok(Reply::Done)
+            }
+            Op::SetVisibility(conn, visibility) => {
+                self.touch(*conn, now);
+                let (me, _) = self.session(*conn)?;
+                self.change(&me, now, |u| u.visibility = *visibility);
                 Ok(Reply::Done)
             }
             Op::Query(conn, ids) => {
@@ -530,21 +709,28 @@ impl Model {
                 if !valid_user_id(owner) || !list.iter().all(|f| valid_user_id(f)) {
                     return Err(INVALID);
                 }
+                let before = self.friends.clone();
                 let added = list
                     .iter()
                     .filter(|f| *f != owner)
                     .filter(|f| self.friends.insert((owner.clone(), f.to_string())))
                     .count();
+                // Who may see a friends-only owner changed (X11).
+                let user = self.user(owner);
+                self.push_changes(owner, &user, &before);
                 Ok(Reply::Count(added))
             }
             Op::RemoveFriends(owner, list) => {
                 if !valid_user_id(owner) || !list.iter().all(|f| valid_user_id(f)) {
                     return Err(INVALID);
                 }
+                let before = self.friends.clone();
                 let removed = list
                     .iter()
                     .filter(|f| self.friends.remove(&(owner.clone(), f.to_string())))
                     .count();
+                let user = self.user(owner);
+                self.push_changes(owner, &user, &before);
                 Ok(Reply::Count(removed))
             }
             Op::PutApp(settings) => {
@@ -559,9 +745,12 @@ impl Model {
                         d.online = false;
                         if d.offline_since.is_none() {
                             d.offline_since = Some(now);
+                            // Online when the server stopped: last seen at the boot (X3).
+                            user.last_seen = Some(now);
                         }
                     }
                     user.custom.clear();
+                    user.custom_expires = None;
                     if user.away_since.is_none() {
                         user.away_since = Some(now);
                     }
@@ -634,6 +823,10 @@ impl Model {
                 self.end_conn(c, CloseReason::Kicked);
             }
         }
+        // The new session hears its own login, as the engine routes it.
+        let c = self.conns.get_mut(&conn).unwrap();
+        c.session = Some((user.to_string(), device.to_string()));
+        c.sig_expires_at = sig_expires_at;
         self.change(user, now, |u| {
             u.devices.retain(|d| !kick.contains(&d.id));
             match u.devices.iter_mut().find(|d| d.id == device) {
@@ -651,9 +844,6 @@ impl Model {
                 }),
             }
         });
-        let c = self.conns.get_mut(&conn).unwrap();
-        c.session = Some((user.to_string(), device.to_string()));
-        c.sig_expires_at = sig_expires_at;
         Ok(Reply::Statuses(self.snapshot(user)))
     }
 
@@ -701,6 +891,10 @@ impl Model {
                 {
                     u.subs.clear();
                 }
+                // X9
+                if u.custom_expires.is_some_and(|t| now >= t) {
+                    u.custom.clear();
+                }
             });
         }
     }
@@ -727,7 +921,7 @@ impl Model {
                 self.status_feature()
             };
             match verdict {
-                Ok(()) => answers.push(self.view(id)),
+                Ok(()) => answers.push(self.view_for(id, Some(&me))),
                 Err(code) => {
                     first_failure.get_or_insert(code);
                 }
@@ -772,7 +966,7 @@ impl Model {
         Ok(Reply::Statuses(
             list.iter()
                 .filter(|id| subs.contains(id))
-                .map(|id| self.view(id))
+                .map(|id| self.view_for(id, Some(&me)))
                 .collect(),
         ))
     }
@@ -907,12 +1101,23 @@ impl Driver {
                 self.engine.tick(now);
                 Ok(Reply::Done)
             }
-            Op::Set(conn, custom) => {
+            Op::Set(conn, custom, expiry) => {
                 self.request(*conn, now);
                 answer(
-                    self.engine.set_self_status(*conn, custom.as_deref(), now),
+                    self.engine
+                        .set_self_status_with_expiry(*conn, custom.as_deref(), *expiry, now),
                     |()| Reply::Done,
                 )
+            }
+            Op::SetInvisible(conn, on) => {
+                self.request(*conn, now);
+                answer(self.engine.set_invisible(*conn, *on, now), |()| Reply::Done)
+            }
+            Op::SetVisibility(conn, visibility) => {
+                self.request(*conn, now);
+                answer(self.engine.set_visibility(*conn, *visibility, now), |()| {
+                    Reply::Done
+                })
             }
             Op::Query(conn, ids) => {
                 self.request(*conn, now);
@@ -1014,6 +1219,7 @@ fn deadlines(model: &Model) -> Vec<Millis> {
         if !u.subs.is_empty() {
             out.extend(u.away_since.map(|t| t + SUBSCRIPTION_RETENTION));
         }
+        out.extend(u.custom_expires);
     }
     out
 }
@@ -1076,8 +1282,8 @@ fn random_op(rng: &mut Rng, model: &Model, now: Millis) -> Op {
             silent: 1 + rng.below(CONNS),
         },
         400..=439 => Op::Touch(conn),
-        440..=519 => Op::Heartbeats,
-        520..=659 => {
+        440..=499 => Op::Heartbeats,
+        500..=609 => {
             let custom = match rng.below(10) {
                 0 => None,
                 1 => Some(String::new()),
@@ -1089,11 +1295,28 @@ fn random_op(rng: &mut Rng, model: &Model, now: Millis) -> Op {
                 6 => Some("away".to_string()),
                 _ => Some(rng.pick(&["a", "b"]).to_string()),
             };
-            Op::Set(conn, custom)
+            let expiry = match rng.below(20) {
+                0 => Some(0),
+                1 => Some(MAX_CUSTOM_STATUS_EXPIRY + 1),
+                2 => Some(MAX_CUSTOM_STATUS_EXPIRY),
+                3..=8 => Some(rng.pick(&[1, 50, 300, 1000, 3000])),
+                _ => None,
+            };
+            Op::Set(conn, custom, expiry)
         }
+        610..=634 => Op::SetInvisible(conn, rng.chance(60)),
+        635..=659 => Op::SetVisibility(
+            conn,
+            rng.pick(&[
+                Visibility::Everyone,
+                Visibility::Friends,
+                Visibility::Friends,
+                Visibility::Nobody,
+            ]),
+        ),
         660..=739 => Op::Query(conn, random_ids(rng, own)),
-        740..=839 => Op::Subscribe(conn, random_ids(rng, own)),
-        840..=879 => {
+        740..=829 => Op::Subscribe(conn, random_ids(rng, own)),
+        830..=869 => {
             let ids = if rng.chance(30) {
                 None
             } else {
@@ -1101,7 +1324,7 @@ fn random_op(rng: &mut Rng, model: &Model, now: Millis) -> Op {
             };
             Op::Unsubscribe(conn, ids)
         }
-        880..=939 => {
+        870..=939 => {
             let owner = rng.pick(&USERS).to_string();
             let list = random_ids(rng, Some(&owner));
             if rng.chance(60) {
@@ -1145,10 +1368,14 @@ struct Run {
     seed: u64,
     step: usize,
     history: Vec<String>,
-    /// The last version each user's changes carried (N3).
-    versions: HashMap<String, u64>,
-    /// The last (statusType, customStatus) each user was notified with (C4).
-    notified: HashMap<String, (StatusType, String)>,
+    /// The last version each connection was pushed of each user (N3, X12).
+    pushed: HashMap<(ConnId, String), u64>,
+    /// What each user saw of each other user (and the backend, `None`) after the last step:
+    /// the kind of view, its content and its version (X12).
+    seen: HashMap<(Option<String>, String), (Kind, View, u64)>,
+    /// Whether this step is a login on a connection already logged in: a logout and then a
+    /// login, two changes that may each move a hidden view and back.
+    relogin: bool,
 }
 
 impl Run {
@@ -1173,10 +1400,13 @@ impl Run {
     }
 }
 
-fn by_user(changes: &[View]) -> BTreeMap<String, Vec<View>> {
-    let mut out: BTreeMap<String, Vec<View>> = BTreeMap::new();
-    for c in changes {
-        out.entry(c.user.clone()).or_default().push(c.clone());
+/// Pushes per (connection, user), in order: the order across users carries no meaning.
+fn by_conn(pushes: &[(ConnId, View)]) -> BTreeMap<(ConnId, String), Vec<View>> {
+    let mut out: BTreeMap<(ConnId, String), Vec<View>> = BTreeMap::new();
+    for (conn, view) in pushes {
+        out.entry((*conn, view.user.clone()))
+            .or_default()
+            .push(view.clone());
     }
     out
 }
@@ -1200,53 +1430,80 @@ fn compare(
     want_closes.sort();
     run.check("closes", closes, want_closes);
 
-    // Changes, per user and in order (N3, N5: never reordered).
-    let changes: Vec<View> = effects
-        .changes
-        .iter()
-        .map(|c| View::of(&c.status))
-        .collect();
-    run.check("changes", by_user(&changes), by_user(&model.changes));
-
-    if matches!(op, Op::Restart) {
-        // A restart notifies nobody; what clients were told is superseded by their reconnect.
-        run.notified.clear();
-    }
-    for change in &effects.changes {
+    // What each connection was pushed, per user and in order (N1, N2, N3, C4, X4): the model
+    // pushes a connection its audience's view where that view's content changed.
+    run.check(
+        "changes and recipients",
+        effects.changes.len(),
+        effects.to.len(),
+    );
+    let mut pushes: Vec<(ConnId, View)> = Vec::new();
+    for (change, to) in effects.changes.iter().zip(&effects.to) {
         let s = &change.status;
         run.check("change app", change.app, APP);
-        // Routing (N1, N2).
-        let routed = driver.engine.route(change);
-        let mut dedup = routed.clone();
+        let mut dedup = to.clone();
         dedup.sort_unstable();
         dedup.dedup();
-        run.check("route has no duplicates", &dedup, &routed);
-        run.check(
-            &format!("route of {}'s change", s.user_id),
-            dedup,
-            model.recipients(&s.user_id),
-        );
-        // N3: versions only grow, across restarts too.
-        if let Some(&last) = run.versions.get(&s.user_id) {
-            if s.version <= last {
+        run.check("recipients have no duplicates (N2)", dedup.len(), to.len());
+        for &conn in to {
+            pushes.push((conn, View::of(s)));
+            // N3, X12: every push carries a version above anything this connection was
+            // pushed of this user, across restarts too.
+            let last = run.pushed.insert((conn, s.user_id.clone()), s.version);
+            if last.is_some_and(|last| s.version <= last) {
                 run.fail(format!(
-                    "version of {} went from {last} to {} (N3)",
+                    "conn {conn} was pushed {} at version {} after {last:?} (N3)",
                     s.user_id, s.version
                 ));
             }
         }
-        run.versions.insert(s.user_id.clone(), s.version);
-        // C4: a change changes something.
-        let now = (s.status_type, s.custom_status.clone());
-        let before = run
-            .notified
-            .get(&s.user_id)
-            .cloned()
-            .unwrap_or((StatusType::Unlogined, String::new()));
-        if before == now && run.notified.contains_key(&s.user_id) {
-            run.fail(format!("{} notified twice of {now:?} (C4)", s.user_id));
+    }
+    run.check("pushes", by_conn(&pushes), by_conn(&model.pushes));
+
+    if matches!(op, Op::Restart) {
+        // Every view starts again at the new run's baseline (N3): nothing to compare across.
+        run.seen.clear();
+    }
+    // What every user sees of every other, and the backend (X4, X5, X8, X10), and that a view
+    // hidden before and after keeps its version while its content stays (X12).
+    for user in USERS.iter().chain([&OUTSIDER]) {
+        let key = UserKey::new(APP, *user);
+        let viewers = USERS
+            .iter()
+            .chain([&OUTSIDER])
+            .map(|v| Some(v.to_string()))
+            .chain([None]);
+        for viewer in viewers {
+            let status = match &viewer {
+                Some(v) => driver.engine.status_seen_by(&key, v),
+                None => driver.engine.status_for_backend(&key).0,
+            };
+            let view = View::of(&status);
+            run.check(
+                &format!("{user} as {viewer:?} sees them"),
+                &view,
+                &model.view_for(user, viewer.as_deref()),
+            );
+            let kind = model.kind(user, viewer.as_deref());
+            let hidden = |k: Kind| matches!(k, Kind::Invisible | Kind::Restricted);
+            let entry = (kind, view.clone(), status.version);
+            if let Some((was, seen, version)) =
+                run.seen.insert((viewer.clone(), user.to_string()), entry)
+            {
+                if hidden(was)
+                    && hidden(kind)
+                    && seen == view
+                    && version != status.version
+                    && !run.relogin
+                {
+                    run.fail(format!(
+                        "{user}'s hidden view as {viewer:?} sees it moved from version {version} \
+                         to {} without changing (X12)",
+                        status.version
+                    ));
+                }
+            }
         }
-        run.notified.insert(s.user_id.clone(), now);
     }
 
     // Every user's state.
@@ -1256,16 +1513,8 @@ fn compare(
         run.check(
             &format!("status of {user}"),
             View::of(&status),
-            model.view(user),
+            model.own_view(user),
         );
-        if let Some(&last) = run.versions.get(*user) {
-            if status.version < last {
-                run.fail(format!(
-                    "status_of({user}).version {} is below the last notified {last}",
-                    status.version
-                ));
-            }
-        }
         let mut devices: Vec<(Platform, bool)> = driver
             .engine
             .device_details(&key)
@@ -1330,8 +1579,9 @@ fn run_seed(seed: u64, ops: usize) -> (usize, usize, usize) {
         seed,
         step: 0,
         history: Vec::new(),
-        versions: HashMap::new(),
-        notified: HashMap::new(),
+        pushed: HashMap::new(),
+        seen: HashMap::new(),
+        relogin: false,
     };
     let (mut changes, mut closes, mut errors) = (0, 0, 0);
     for step in 0..ops {
@@ -1342,6 +1592,10 @@ fn run_seed(seed: u64, ops: usize) -> (usize, usize, usize) {
             now += ms;
         }
         run.step = step;
+        run.relogin = match &op {
+            Op::Login { conn, .. } => model.conns.get(conn).is_some_and(|c| c.session.is_some()),
+            _ => false,
+        };
         run.history.push(format!("t+{} {op:?}", now - T0));
         let (got, effects) = driver.apply(&op, now);
         let want = model.apply(&op, now);

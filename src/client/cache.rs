@@ -115,6 +115,7 @@ mod tests {
                 vec![]
             },
             version,
+            ..WireStatus::default()
         }
     }
 

@@ -196,6 +196,7 @@ impl Client {
         self.call(
             Request::SetSelfStatus {
                 custom_status: custom_status.map(str::to_owned),
+                expire_after_ms: None,
             },
             reply,
         );

@@ -106,6 +106,7 @@ mod tests {
             custom_status: String::new(),
             online_devices: vec![],
             version: 1,
+            ..WireStatus::default()
         };
         assert_eq!(
             UserStatus::from_wire(&wire).status_type,

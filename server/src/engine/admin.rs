@@ -9,7 +9,7 @@ use super::error::{check_user_id, EngineError};
 use super::fanout::Watch;
 use super::settings::AppSettings;
 use super::store::Store;
-use super::types::{Platform, StatusType, UserKey};
+use super::types::{Platform, StatusType, UserKey, Visibility};
 use super::Engine;
 
 /// A user's state in the words of `v4/openim/query_online_status`.
@@ -62,7 +62,9 @@ impl<S: Store> Engine<S> {
     }
 
     /// Adds or removes friends under the owner's lock, so that the fan-out tables of a loaded
-    /// owner and what the store keeps move together.
+    /// owner and what the store keeps move together. When the owner is visible to their friends
+    /// only, the friends added or removed now may or may not see them: those who watch the
+    /// owner are pushed their new view at once (X11).
     fn change_friends(
         &self,
         app: u32,
@@ -75,7 +77,11 @@ impl<S: Store> Engine<S> {
             check_user_id(id).map_err(EngineError::invalid)?;
         }
         let owner = self.key(app, owner);
-        let shard = self.lock_user(&owner);
+        let mut shard = self.lock_user(&owner);
+        let restricted = self
+            .existing(&mut shard, &owner)
+            .is_some_and(|r| r.visibility == Visibility::Friends);
+        let friends_before = restricted.then(|| self.store.friends_of(&owner));
         let loaded = shard.records.contains_key(&owner);
         let mut count = 0;
         for friend in friends.iter().filter(|f| **f != *owner.user) {
@@ -96,6 +102,9 @@ impl<S: Store> Engine<S> {
                     self.fanout.unwatch(&target, &owner.user, Watch::Friend);
                 }
             }
+        }
+        if let (Some(friends_before), true) = (friends_before, count > 0) {
+            self.reveal(&mut shard, &owner, &friends_before);
         }
         Ok(count)
     }
@@ -127,26 +136,12 @@ impl<S: Store> Engine<S> {
         Ok(())
     }
 
-    /// Each logged-in device of a user, ONLINE or not, by platform.
+    /// Each logged-in device of a user, ONLINE or not, by platform: the truth (the app's
+    /// backend sees the view of [`Engine::status_for_backend`]).
     pub fn device_details(&self, key: &UserKey) -> Vec<DeviceDetail> {
         let mut shard = self.lock_user(key);
-        let mut details: Vec<DeviceDetail> = self
-            .existing(&mut shard, key)
-            .map(|r| {
-                r.devices
-                    .values()
-                    .map(|d| DeviceDetail {
-                        platform: d.platform,
-                        state: if d.online {
-                            OnlineState::Online
-                        } else {
-                            OnlineState::PushOnline
-                        },
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        details.sort_by_key(|d| d.platform);
-        details
+        self.existing(&mut shard, key)
+            .map(|r| r.device_details())
+            .unwrap_or_default()
     }
 }

@@ -17,6 +17,7 @@ mod conns;
 mod error;
 mod fanout;
 mod intern;
+mod privacy;
 mod query;
 mod rate;
 mod route;
@@ -28,6 +29,7 @@ mod status;
 mod store;
 mod subscription;
 mod types;
+mod view;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
@@ -39,10 +41,11 @@ pub use session::{Login, LOGIN_TIMEOUT};
 pub use settings::{AppSettings, Edition, MultiDevicePolicy, RateLimit};
 pub use sharded::SHARDS;
 pub use sink::{Recorder, Sink};
-pub use store::{DeviceRecord, Devices, MemoryStore, Store, Subscriptions, UserRecord};
+pub use status::MAX_CUSTOM_STATUS_EXPIRY;
+pub use store::{DeviceRecord, Devices, Freeze, MemoryStore, Store, Subscriptions, UserRecord};
 pub use types::{
-    Action, Close, CloseReason, ConnId, DeviceEvent, Effects, Millis, Platform, Reason,
-    StatusChange, StatusType, UserKey, UserStatus,
+    Action, Close, CloseReason, ConnId, DeviceEvent, Effects, Millis, Platform, Reason, SelfState,
+    StatusChange, StatusType, UserKey, UserStatus, Visibility,
 };
 
 use conns::Conns;
@@ -50,6 +53,7 @@ use fanout::{Fanout, Watch};
 use intern::Interner;
 use rate::RateLimiter;
 pub(crate) use sharded::{FastMap, Sharded};
+use view::Viewer;
 
 /// Longest custom status, in bytes of UTF-8 (C1).
 pub const MAX_CUSTOM_STATUS_BYTES: usize = 100;
@@ -94,6 +98,8 @@ struct Deadlines {
     offline_since: Option<Millis>,
     /// `away_since`, while the user is away and holds subscriptions (S7).
     away_since: Option<Millis>,
+    /// When the custom status expires (X9).
+    custom_expires_at: Option<Millis>,
 }
 
 impl<S: Store> Engine<S> {
@@ -239,17 +245,20 @@ impl<S: Store> Engine<S> {
     }
 
     /// A user's record as the store kept it, brought back as L6 says: every device OFFLINE
-    /// (they reconnect), no custom status (C3), a version above any of an earlier run (N3), and
-    /// retention counting from this start for devices that were online when the last run ended
-    /// (written back, so that a later restart does not move it again).
+    /// (they reconnect), no custom status (C3), a version above any of an earlier run (N3) for
+    /// every view (X12), and retention counting from this start for devices that were online
+    /// when the last run ended, whose last seen is this start (X3) (written back, so that a
+    /// later restart does not move it again).
     fn recover(&self, key: &UserKey) -> Option<UserRecord> {
         let kept = self.store.user(key)?;
         let mut record = kept.clone();
+        let mut was_online = false;
         for device in record.devices.values_mut() {
             device.online = false;
             if device.offline_since.is_none() {
                 // Online when the last run ended: its connection is gone. The app's backend
                 // hears it, marked as caused by the restart (so it can be paced).
+                was_online = true;
                 device.offline_since = Some(self.boot);
                 let event = self.device_event(
                     key,
@@ -265,7 +274,21 @@ impl<S: Store> Engine<S> {
             }
         }
         record.custom_status.clear();
+        record.custom_expires_at = None;
+        if was_online {
+            // When the last run stopped is not known: this start is the first moment the
+            // user is known to be away (X3).
+            record.last_seen = Some(self.boot);
+        }
         record.version = self.baseline();
+        let frozen = record.clone();
+        view::refreeze(&frozen, &mut record, self.boot);
+        for freeze in [&mut record.invisible_freeze, &mut record.visibility_freeze]
+            .into_iter()
+            .flatten()
+        {
+            freeze.version = self.baseline();
+        }
         record.away_since.get_or_insert(self.boot);
         record.subscriptions = record
             .subscriptions
@@ -341,20 +364,22 @@ impl<S: Store> Engine<S> {
         }
     }
 
-    /// The current status of any user of an app.
+    /// The current status of any user of an app, as the user's own devices see it: the truth
+    /// and the user's switches (X4).
     pub fn status_of(&self, key: &UserKey) -> UserStatus {
         let mut shard = self.lock_user(key);
         self.existing(&mut shard, key)
-            .map(|r| r.status(&key.user))
+            .map(|r| r.own_status(&key.user))
             .unwrap_or_else(|| self.unknown(&key.user))
     }
 
-    /// The statuses of several users of one app, in the order given: each shard is locked once
-    /// for all of its users, and no two at a time.
+    /// The statuses of several users of one app as `viewer` sees them (X4), in the order
+    /// given: each shard is locked once for all of its users, and no two at a time.
     fn statuses_of<'a>(
         &self,
         app: u32,
         users: impl IntoIterator<Item = &'a str>,
+        viewer: &str,
     ) -> Vec<UserStatus> {
         let keys: Vec<UserKey> = users.into_iter().map(|u| UserKey::new(app, u)).collect();
         let mut order: Vec<usize> = (0..keys.len()).collect();
@@ -370,11 +395,13 @@ impl<S: Store> Engine<S> {
             }
             let (_, shard) = current.as_mut().expect("locked above");
             let key = &keys[i];
-            out[i] = Some(
-                self.existing(shard, key)
-                    .map(|r| r.status(&key.user))
-                    .unwrap_or_else(|| self.unknown(&key.user)),
-            );
+            let status = match self.existing(shard, key) {
+                Some(record) if record.hides() => self.view_for(key, record, Viewer::User(viewer)),
+                Some(record) if *key.user == *viewer => record.own_status(&key.user),
+                Some(record) => record.status(&key.user),
+                None => self.unknown(&key.user),
+            };
+            out[i] = Some(status);
         }
         out.into_iter()
             .map(|s| s.expect("every index visited"))
@@ -382,41 +409,79 @@ impl<S: Store> Engine<S> {
     }
 
     /// Stores a changed record, applying the rules every change obeys: the custom status is
-    /// cleared when the user leaves ONLINE (C3), a change of (statusType, customStatus) gets a
-    /// higher version and goes to the sink, routed (N1, N3), and nothing else is sent (C4).
-    /// The store hears of it when the durable part changed. `shard` must be `key`'s, locked.
+    /// cleared when the user leaves ONLINE (C3), and with it its expiry (X9); leaving ONLINE is
+    /// the last seen (X1); the freezes follow the switches (X6, X10); a change of what an
+    /// audience sees gets a higher version and goes to the sink, routed to that audience (N1,
+    /// N3, X4); and nothing else is sent (C4). The store hears of it when the durable part
+    /// changed. `shard` must be `key`'s, locked.
     fn commit(&self, shard: &mut Shard, key: &UserKey, mut record: UserRecord, now: Millis) {
         let before = self.record(shard, key);
         let status_type = record.status_type();
         if status_type != StatusType::Online {
             record.custom_status.clear();
             record.away_since.get_or_insert(now);
+            if before.status_type() == StatusType::Online {
+                record.last_seen = Some(now);
+            }
         } else {
             record.away_since = None;
         }
-        let changed =
-            status_type != before.status_type() || record.custom_status != before.custom_status;
+        if record.custom_status.is_empty() {
+            record.custom_expires_at = None;
+        }
+        let fresh = before.version.max(record.version).max(self.baseline()) + 1;
+        let deliveries = if before.hides() || record.hides() {
+            view::refreeze(before, &mut record, now);
+            self.publish(key, before, &mut record, fresh, None)
+                .into_iter()
+                .map(|(status, to)| (status, Some(to)))
+                .collect()
+        } else if status_type != before.status_type()
+            || record.custom_status != before.custom_status
+        {
+            // Everyone sees the truth: one change, to everyone who watches.
+            record.version = fresh;
+            vec![(record.status(&key.user), None)]
+        } else {
+            Vec::new()
+        };
         let durable = !record.same_durable_state(before);
         if record.subscriptions != before.subscriptions {
             self.resubscribe(key, &before.subscriptions, &record.subscriptions);
-        }
-        if changed {
-            record.version = before.version.max(record.version).max(self.baseline()) + 1;
         }
         if durable {
             self.store.put_user(key, &record);
         }
         track_deadlines(shard, key, &record);
-        if changed {
+        shard.records.insert(key.clone(), record);
+        for (status, to) in deliveries {
             let change = StatusChange {
                 app: key.app,
-                status: record.status(&key.user),
+                status,
             };
-            shard.records.insert(key.clone(), record);
-            let to = self.route(&change);
+            let to = to.unwrap_or_else(|| self.route(&change));
             self.sink.changed(&change, &to);
-        } else {
-            shard.records.insert(key.clone(), record);
+        }
+    }
+
+    /// The user's friend list changed from `friends_before` to what the store holds now, and
+    /// with it who may see them (X11): nothing of the user changed, but the watchers who may
+    /// now see them, or no longer, are pushed their new view. `shard` must be `key`'s, locked.
+    fn reveal(&self, shard: &mut Shard, key: &UserKey, friends_before: &[String]) {
+        let before = self.record(shard, key);
+        let mut record = before.clone();
+        let fresh = before.version.max(self.baseline()) + 1;
+        let deliveries = self.publish(key, before, &mut record, fresh, Some(friends_before));
+        // Only versions moved, and they are not durable.
+        shard.records.insert(key.clone(), record);
+        for (status, to) in deliveries {
+            self.sink.changed(
+                &StatusChange {
+                    app: key.app,
+                    status,
+                },
+                &to,
+            );
         }
     }
 }
@@ -445,7 +510,7 @@ fn track_deadlines(shard: &mut Shard, key: &UserKey, record: &UserRecord) {
     let has_offline_device = record.devices.values().any(|d| !d.online);
     let away_with_subscriptions =
         !record.subscriptions.is_empty() && record.status_type() != StatusType::Online;
-    if has_offline_device || away_with_subscriptions {
+    if has_offline_device || away_with_subscriptions || record.custom_expires_at.is_some() {
         let deadlines = Deadlines {
             offline_since: record
                 .devices
@@ -454,6 +519,7 @@ fn track_deadlines(shard: &mut Shard, key: &UserKey, record: &UserRecord) {
                 .filter_map(|d| d.offline_since)
                 .min(),
             away_since: record.away_since.filter(|_| away_with_subscriptions),
+            custom_expires_at: record.custom_expires_at,
         };
         shard.timed.insert(key.clone(), deadlines);
     } else {

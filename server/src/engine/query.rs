@@ -55,7 +55,7 @@ impl<S: Store> Engine<S> {
         }
         match first_failure {
             Some(e) if answered.is_empty() => Err(e),
-            _ => Ok(self.statuses_of(key.app, answered)),
+            _ => Ok(self.statuses_of(key.app, answered, &key.user)),
         }
     }
 
@@ -72,7 +72,10 @@ impl<S: Store> Engine<S> {
             Api::Query => (app.query_rate, "getUserStatus"),
             Api::Subscribe => (app.subscribe_rate, "subscribeUserStatus"),
             Api::Unsubscribe => (app.unsubscribe_rate, "unsubscribeUserStatus"),
-            Api::SetStatus => (app.set_status_rate, "setSelfStatus"),
+            Api::SetStatus => (
+                app.set_status_rate,
+                "setSelfStatus, set_invisible and set_visibility together",
+            ),
         };
         if shard.rates.try_acquire(key, api, limit, now) {
             Ok(())

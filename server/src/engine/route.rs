@@ -21,7 +21,9 @@ impl<S: Store> Engine<S> {
     /// The connections of this node that receive `change` (N1): every logged-in device of the
     /// user who changed, of their subscribers, and of users who have them as a friend when
     /// friend notification is on. Each connection appears once (N2), in a stable order. Takes
-    /// no user's lock: it reads the fan-out tables only.
+    /// no user's lock: it reads the fan-out tables only. This is where a change goes when every
+    /// audience sees the same; a user who hides something (X4) has each audience's share
+    /// decided with the change, and the sink is told it.
     pub fn route(&self, change: &StatusChange) -> Vec<ConnId> {
         let Some(app) = self.app_opt(change.app) else {
             return Vec::new();

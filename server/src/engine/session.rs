@@ -128,12 +128,12 @@ impl<S: Store> Engine<S> {
             self.touch(conn, now);
             let record = self.record(&mut shard, &key);
             (
-                record.status(&key.user),
+                record.own_status(&key.user),
                 self.watched_by(&key, record, &app),
             )
         };
         let mut snapshot = vec![own];
-        snapshot.extend(self.statuses_of(key.app, watched.iter().map(|w| &**w)));
+        snapshot.extend(self.statuses_of(key.app, watched.iter().map(|w| &**w), &key.user));
         Ok(snapshot)
     }
 
@@ -268,8 +268,8 @@ impl<S: Store> Engine<S> {
     }
 
     /// Applies every deadline that has passed by `now`: connections that did not log in in
-    /// time, silent connections (D2), expired UserSigs, OFFLINE devices past retention (L5) and
-    /// subscriptions of users away for too long (S7). Call it often (every few hundred
+    /// time, silent connections (D2), expired UserSigs, OFFLINE devices past retention (L5),
+    /// subscriptions of users away for too long (S7) and custom statuses that expire (X9). Call it often (every few hundred
     /// milliseconds); it visits the connections and the users with a pending deadline only.
     pub fn tick(&self, now: Millis) {
         let apps = self.all_apps();
@@ -314,19 +314,27 @@ impl<S: Store> Engine<S> {
                 .timed
                 .iter()
                 .filter(|(key, d)| {
-                    limits.get(&key.app).is_some_and(|&(offline, away)| {
-                        d.offline_since
-                            .is_some_and(|t| now >= t.saturating_add(offline))
-                            || d.away_since.is_some_and(|t| now >= t.saturating_add(away))
-                    })
+                    d.custom_expires_at.is_some_and(|t| now >= t)
+                        || limits.get(&key.app).is_some_and(|&(offline, away)| {
+                            d.offline_since
+                                .is_some_and(|t| now >= t.saturating_add(offline))
+                                || d.away_since.is_some_and(|t| now >= t.saturating_add(away))
+                        })
                 })
                 .map(|(key, _)| key.clone())
                 .collect();
             due.sort_unstable();
             for key in due {
-                let (offline, away) = limits[&key.app];
+                let (offline, away) = limits
+                    .get(&key.app)
+                    .copied()
+                    .unwrap_or((Millis::MAX, Millis::MAX));
                 let before = self.record(&mut shard, &key);
                 let mut record = before.clone();
+                if record.custom_expires_at.is_some_and(|t| now >= t) {
+                    // An ordinary change (N1): the commit notifies it and drops the expiry.
+                    record.custom_status.clear();
+                }
                 record.devices.retain(|_, d| {
                     d.online
                         || d.offline_since

@@ -10,8 +10,10 @@ use super::types::{Close, CloseReason, ConnId, DeviceEvent, Effects, StatusChang
 /// changed, so that one user's changes arrive in the order they were made (N3): implementations
 /// must be quick and must not call back into the engine.
 pub trait Sink: Send + Sync {
-    /// A user's (statusType, customStatus) changed (N1); `to` are the connections of this node
-    /// that receive it, each once (N2), in a stable order.
+    /// A user's status changed as one audience sees it (N1, X4); `to` are the connections of
+    /// this node that receive it, each once (N2), in a stable order. One change of a user may
+    /// come as several calls, one per audience that sees something different (the user's own
+    /// devices, watchers who may see them, watchers who may not); no connection is in two.
     fn changed(&self, change: &StatusChange, to: &[ConnId]);
     /// The engine ended `conn`'s session (a kick, an expired UserSig, a timeout, a replaced
     /// device): the server says why and closes it.
@@ -36,12 +38,10 @@ impl Recorder {
 }
 
 impl Sink for Recorder {
-    fn changed(&self, change: &StatusChange, _to: &[ConnId]) {
-        self.effects
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .changes
-            .push(change.clone());
+    fn changed(&self, change: &StatusChange, to: &[ConnId]) {
+        let mut effects = self.effects.lock().unwrap_or_else(|e| e.into_inner());
+        effects.changes.push(change.clone());
+        effects.to.push(to.to_vec());
     }
 
     fn close(&self, conn: ConnId, reason: CloseReason) {

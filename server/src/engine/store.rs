@@ -11,7 +11,7 @@ use indexmap::IndexSet;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::settings::AppSettings;
-use super::types::{Millis, Platform, StatusType, UserKey, UserStatus};
+use super::types::{Millis, Platform, StatusType, UserKey, UserStatus, Visibility};
 
 /// One logged-in device of a user (I3).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -182,7 +182,21 @@ impl<'de> Deserialize<'de> for Subscriptions {
     }
 }
 
-/// Everything the engine knows about one user.
+/// What watchers who do not see the truth were last shown of a user's last seen (X5): frozen
+/// when the reason to hide began, so that the hidden view reveals nothing that happened after.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Freeze {
+    /// The last seen the hidden view shows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_seen: Option<Millis>,
+    /// The version the hidden view carries; moves only when the hidden view changes (X12). Not
+    /// kept across restarts: a recovered record starts every view at the new baseline (N3).
+    #[serde(skip)]
+    pub version: u64,
+}
+
+/// Everything the engine knows about one user. Fields added after the first release are
+/// `#[serde(default)]`, so that rows written before them still read.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserRecord {
     /// Logged-in devices by device ID.
@@ -198,6 +212,34 @@ pub struct UserRecord {
     pub subscriptions: Subscriptions,
     /// Since when the user has been away from ONLINE without a break (S7); None while ONLINE.
     pub away_since: Option<Millis>,
+    /// When the user last left ONLINE (X1); None for a user never seen ONLINE.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_seen: Option<Millis>,
+    /// Appear offline (X6).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub invisible: bool,
+    /// Who may see the user (X10).
+    #[serde(default, skip_serializing_if = "is_everyone")]
+    pub visibility: Visibility,
+    /// What allowed watchers see of the last seen while the user is invisible (X6); set exactly
+    /// while `invisible` is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invisible_freeze: Option<Freeze>,
+    /// What restricted watchers see of the last seen (X10); set exactly while `visibility` is
+    /// not everyone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visibility_freeze: Option<Freeze>,
+    /// When the custom status expires (X9). Not kept across restarts, like the custom status.
+    #[serde(skip)]
+    pub custom_expires_at: Option<Millis>,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+fn is_everyone(v: &Visibility) -> bool {
+    *v == Visibility::Everyone
 }
 
 impl UserRecord {
@@ -212,7 +254,8 @@ impl UserRecord {
         }
     }
 
-    /// The user's status as answered and notified.
+    /// The truth about the user's status, as the user's own devices and allowed watchers of a
+    /// visible user see it (without the user's own switches: see [`UserRecord::own_status`]).
     pub fn status(&self, user_id: &str) -> UserStatus {
         let mut online_devices: Vec<Platform> = self
             .devices
@@ -227,22 +270,47 @@ impl UserRecord {
             custom_status: self.custom_status.clone(),
             online_devices,
             version: self.version,
+            last_seen: self.shown_last_seen(),
+            own: None,
         }
     }
 
-    /// Whether anything in the record must survive a restart (L6, S5).
+    /// The last seen the truth shows: none while ONLINE (X2).
+    pub fn shown_last_seen(&self) -> Option<Millis> {
+        self.last_seen
+            .filter(|_| self.status_type() != StatusType::Online)
+    }
+
+    /// Whether the user hides anything from anyone: invisible, or visible to fewer than
+    /// everyone. Without either, every audience sees the truth (X4).
+    pub fn hides(&self) -> bool {
+        self.invisible || self.visibility != Visibility::Everyone
+    }
+
+    /// Whether anything in the record must survive a restart (L6, S5, X1, X6, X10).
     pub fn has_durable_state(&self) -> bool {
-        !self.devices.is_empty() || !self.subscriptions.is_empty()
+        !self.devices.is_empty()
+            || !self.subscriptions.is_empty()
+            || self.last_seen.is_some()
+            || self.hides()
     }
 
     /// Whether `other` keeps the same durable form (what [`Store::put_user`] would write):
-    /// the devices without their online flags, the subscriptions in order, and `away_since`.
+    /// the devices without their online flags, the subscriptions in order, `away_since`, the
+    /// last seen, the switches and the frozen last seens.
     /// Compared in place: serialising both on every change cost more than the change itself.
     pub fn same_durable_state(&self, other: &UserRecord) -> bool {
         match (self.has_durable_state(), other.has_durable_state()) {
             (false, false) => true,
             (true, true) => {
                 self.away_since == other.away_since
+                    && self.last_seen == other.last_seen
+                    && self.invisible == other.invisible
+                    && self.visibility == other.visibility
+                    && self.invisible_freeze.map(|f| f.last_seen)
+                        == other.invisible_freeze.map(|f| f.last_seen)
+                    && self.visibility_freeze.map(|f| f.last_seen)
+                        == other.visibility_freeze.map(|f| f.last_seen)
                     && self.subscriptions.iter().eq(other.subscriptions.iter())
                     && self.devices.len() == other.devices.len()
                     && self

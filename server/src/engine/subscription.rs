@@ -17,7 +17,7 @@ impl<S: Store> Engine<S> {
         now: Millis,
     ) -> Result<Vec<UserStatus>, EngineError> {
         self.touch(conn, now);
-        let (app, subscribed) = self.with_session(conn, |shard, session| {
+        let (key, subscribed) = self.with_session(conn, |shard, session| {
             let key = &session.key;
             let app = self.app(key.app)?;
             require_status_feature(&app, "subscribeUserStatus")?;
@@ -57,11 +57,11 @@ impl<S: Store> Engine<S> {
                 .map(|id| id.to_string())
                 .collect();
             self.commit(shard, key, record, now);
-            Ok((key.app, subscribed))
+            Ok((key.clone(), subscribed))
         })?;
         // Read after the subscription is in place: a change from now on reaches the caller,
         // and the answer is at least as new as anything before it.
-        Ok(self.statuses_of(app, subscribed.iter().map(String::as_str)))
+        Ok(self.statuses_of(key.app, subscribed.iter().map(String::as_str), &key.user))
     }
 
     /// Unsubscribes from `user_ids`; `None` or an empty list removes every subscription (S6).

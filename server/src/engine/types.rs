@@ -53,7 +53,60 @@ impl UserKey {
     }
 }
 
-/// A user's status as the engine answers and notifies it.
+/// Who may see a user's status (X10): everyone (the default), the user's own friends (F1: the
+/// watcher is in the user's friend list), or nobody but the user's own devices. A watcher who
+/// may not see the user sees the hidden view (X5) instead, without an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Visibility {
+    #[default]
+    Everyone,
+    Friends,
+    Nobody,
+}
+
+impl Visibility {
+    /// Every value, in a stable order.
+    pub const ALL: [Visibility; 3] = [
+        Visibility::Everyone,
+        Visibility::Friends,
+        Visibility::Nobody,
+    ];
+
+    /// The name clients and the admin API use: `everyone`, `friends`, `nobody`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Visibility::Everyone => "everyone",
+            Visibility::Friends => "friends",
+            Visibility::Nobody => "nobody",
+        }
+    }
+
+    /// The visibility named `name` (exactly, as [`Visibility::name`] spells it); anything else
+    /// is refused with 6017 (X13).
+    pub fn parse(name: &str) -> Result<Visibility, super::EngineError> {
+        Visibility::ALL
+            .into_iter()
+            .find(|v| v.name() == name)
+            .ok_or_else(|| {
+                super::EngineError::invalid(format!(
+                    "visibility must be \"everyone\", \"friends\" or \"nobody\", not {:?}",
+                    name.chars().take(40).collect::<String>()
+                ))
+            })
+    }
+}
+
+/// The switches of a user that only the user's own devices see (X4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SelfState {
+    /// Appear offline (X6).
+    pub invisible: bool,
+    /// Who may see the user (X10).
+    pub visibility: Visibility,
+}
+
+/// A user's status as the engine answers and notifies it: what one audience sees (X4).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserStatus {
     pub user_id: String,
@@ -61,6 +114,12 @@ pub struct UserStatus {
     pub custom_status: String,
     pub online_devices: Vec<Platform>,
     pub version: u64,
+    /// When the user last left ONLINE (X1), as this audience may know it (X2, X5); `None` while
+    /// ONLINE and for a user never seen ONLINE.
+    pub last_seen: Option<Millis>,
+    /// The user's own switches: only in the status the user's own devices get, and only when
+    /// one of them is not the default (`None` means visible to everyone, not invisible).
+    pub own: Option<SelfState>,
 }
 
 impl UserStatus {
@@ -72,11 +131,13 @@ impl UserStatus {
             custom_status: String::new(),
             online_devices: Vec::new(),
             version: 0,
+            last_seen: None,
+            own: None,
         }
     }
 }
 
-/// A change of one user's (statusType, customStatus), to be fanned out (N1).
+/// A change of one user's status as one audience sees it, to be fanned out (N1, X4).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatusChange {
     pub app: u32,
@@ -201,6 +262,8 @@ impl Reason {
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Effects {
     pub changes: Vec<StatusChange>,
+    /// For each of `changes`, in step, the connections it went to.
+    pub to: Vec<Vec<ConnId>>,
     pub closes: Vec<Close>,
     pub events: Vec<DeviceEvent>,
 }
