@@ -8,6 +8,7 @@ use std::sync::mpsc::{channel, Receiver};
 use std::time::{Duration, Instant};
 
 use common::*;
+use imstatus_protocol::ServerMessage;
 
 const BIN: &str = env!("CARGO_BIN_EXE_imstatus");
 
@@ -63,6 +64,15 @@ impl Running {
             assert!(Instant::now() < deadline, "it must exit when interrupted");
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+}
+
+/// A test that fails part-way does not leave its child running (and writing into the test
+/// runner's output) after it.
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
@@ -144,6 +154,13 @@ fn watch_sees_set_at_once() {
     let watch = start(&watch_refs);
     assert_eq!(watch.wait_line(|_| true), "alice UNLOGINED - ");
 
+    // alice also on the web, so that she stays ONLINE when `set` logs its own device out: the
+    // status it set is then the latest one, which the watcher sees even when a busy machine
+    // coalesces the changes before it (N5).
+    let (mut web, reply) = Wire::login(server.addr(), "alice", "Web", "alice-web");
+    assert!(matches!(reply, ServerMessage::Ok { .. }), "{reply:?}");
+    watch.wait_line(|l| l == "alice ONLINE - ");
+
     let mut set_args = vec!["set".to_string()];
     set_args.extend(who("alice"));
     set_args.push("listening to music".into());
@@ -151,8 +168,10 @@ fn watch_sees_set_at_once() {
     let (ok, _, err) = run(&set_refs);
     assert!(ok, "{err}");
     watch.wait_line(|l| l == "alice ONLINE - listening to music");
-    // `set` logs out when done: the status is cleared and alice is UNLOGINED again, last seen
-    // at that logout.
+    // Her last device logs out: the status is cleared and alice is UNLOGINED again (C3), last
+    // seen at that logout.
+    let reply = web.request(r#""op":"logout""#);
+    assert!(matches!(reply, ServerMessage::Ok { .. }), "{reply:?}");
     let gone = watch.wait_line(|l| l.starts_with("alice UNLOGINED "));
     let seen = last_seen_of(&gone);
     assert_eq!(gone, format!("alice UNLOGINED {seen} "));
@@ -281,6 +300,8 @@ fn serve_with_no_configuration_starts_the_embedded_default() {
 
 #[test]
 fn logs_can_be_json_lines_with_the_connection_as_a_field() {
+    // A data directory of its own: without one, serve writes ./imstatus-data in the crate.
+    let data = tempfile::tempdir().unwrap();
     let mut child = Command::new(BIN)
         .args([
             "serve",
@@ -290,6 +311,8 @@ fn logs_can_be_json_lines_with_the_connection_as_a_field() {
             "127.0.0.1:0",
             "--admin-listen",
             "",
+            "--data-dir",
+            data.path().to_str().unwrap(),
         ])
         .env("IMSTATUS_LOG", "info")
         .stdout(Stdio::null())
