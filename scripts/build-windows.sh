@@ -9,7 +9,7 @@
 #     lib/libimstatus.dll.a             import library for MinGW
 #     lib/libimstatus.a                 static library for MinGW (define IMS_STATIC), no debug info
 #     include/imstatus.h                the C header
-#     include/imstatus/cpp/V2TIM*.h     the header-only C++ V2TIM wrapper
+#     include/imstatus/cpp/*.h          the header-only C++ V2TIM wrapper and IMStatusExtensions.h
 #     lib/cmake/imstatus/               CMake: find_package(imstatus) (IMPORTED_IMPLIB)
 #     lib/pkgconfig/                    pkg-config (MinGW, MSYS2)
 #   OUT/imstatus-VERSION-windows-x86_64.zip

@@ -7,7 +7,7 @@
 #                                                 (macOS: PREFIX/lib/libimstatus.dylib)
 #   PREFIX/lib/libimstatus.a                      the same, static
 #   PREFIX/include/imstatus.h                     the C header
-#   PREFIX/include/imstatus/cpp/V2TIM*.h          the header-only C++ V2TIM wrapper
+#   PREFIX/include/imstatus/cpp/*.h               the header-only C++ V2TIM wrapper and IMStatusExtensions.h
 #   PREFIX/lib/pkgconfig/imstatus.pc              pkg-config: C
 #   PREFIX/lib/pkgconfig/imstatus-cpp.pc          pkg-config: C++ (requires imstatus)
 #   PREFIX/lib/cmake/imstatus/imstatusConfig.cmake, imstatusConfigVersion.cmake
