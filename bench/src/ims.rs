@@ -25,13 +25,18 @@ const SETUP_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A UserSig valid for a day, made up front (HMAC + zlib per user).
 pub fn user_sig(shared: &Shared, user: u32) -> String {
+    sig_for(shared, &user_id(user))
+}
+
+/// A UserSig valid for a day for any user ID.
+pub fn sig_for(shared: &Shared, id: &str) -> String {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
     imstatus_server::usersig::generate(
         shared.opts.sdk_app_id,
         &shared.opts.secret_key,
-        &user_id(user),
+        id,
         86_400,
         now,
     )

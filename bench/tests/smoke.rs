@@ -1,10 +1,11 @@
 //! CI smoke run of the benchmark harness: 1k clients × 50 subscriptions against an in-process
-//! imstatus server. It asserts correctness only (zero losses, zero version regressions, final
-//! state equal to the server's truth), never timings.
+//! imstatus server, a small login storm, and the in-process measurements at a tiny size. It
+//! asserts correctness only (zero losses, zero version regressions, final state equal to the
+//! server's truth, every storm login answered), never timings.
 
 use std::time::{Duration, Instant};
 
-use imstatus_bench::{workloads, Opts, System, Workload};
+use imstatus_bench::{inproc, workloads, Opts, System, Workload};
 use imstatus_server::engine::{AppSettings, RateLimit};
 use imstatus_server::{self as server, Config};
 
@@ -85,6 +86,53 @@ fn smoke_1k_clients_50_subscriptions() {
     assert_eq!(churn["stale_states"], 0, "stale states: {churn}");
     assert_eq!(churn["unexpected"], 0, "{churn}");
 
+    // A small login storm beside a watching cohort: every login answered, nothing lost.
+    let mut opts = Opts::new(
+        System::Imstatus,
+        Workload::LoginStorm,
+        server.addr().to_string(),
+    );
+    opts.n = 200;
+    opts.k = 10;
+    opts.rates = vec![20.0];
+    opts.duration = Duration::from_secs(1);
+    opts.storm_clients = 300;
+    opts.label = "ci-smoke".into();
+    let results = workloads::run(opts).expect("login-storm runs");
+    let storm = &results[0];
+    eprintln!("{}", storm["summary"]);
+    assert_eq!(storm["answered"], 300, "{storm}");
+    assert_eq!(storm["failed"], 0, "{storm}");
+    for phase in ["before", "during"] {
+        assert_eq!(storm[phase]["missed"], 0, "{phase}: {storm}");
+        assert_eq!(storm[phase]["stale_views"], 0, "{phase}: {storm}");
+        assert_eq!(storm[phase]["regressions"], 0, "{phase}: {storm}");
+    }
+
     server.stop();
     eprintln!("smoke run took {:.1} s", started.elapsed().as_secs_f64());
+}
+
+/// The in-process measurements run and count what they should (no timing is asserted).
+#[test]
+fn smoke_in_process_measurements() {
+    let o = inproc::ScaleOpts {
+        n: 300,
+        k: 10,
+        threads: vec![1, 2],
+        rounds: 1,
+        warmup: Duration::from_millis(100),
+        duration: Duration::from_millis(300),
+        cores: vec![0],
+        publishers_per_thread: 2,
+    };
+    let v = inproc::hub_scale(&o).expect("hub-scale runs");
+    for run in v["runs"].as_array().unwrap() {
+        assert!(run["changes_per_s"].as_f64().unwrap() > 0.0, "{v}");
+        assert!(run["deliveries_per_s"].as_f64().unwrap() > 0.0, "{v}");
+    }
+    assert!(v["ratio"].as_f64().is_some(), "{v}");
+    let cost = inproc::outbox_cost(2, 25);
+    assert!(cost["entries"].as_u64().unwrap() > 1000, "{cost}");
+    assert!(cost["queued_bytes"].as_u64().unwrap() <= cost["max_bytes"].as_u64().unwrap());
 }
