@@ -39,6 +39,8 @@ pub struct ScaleOpts {
     pub cores: Vec<usize>,
     /// Publisher tasks per worker thread.
     pub publishers_per_thread: usize,
+    /// Changes a publisher makes before it yields to the connection tasks.
+    pub batch: usize,
 }
 
 impl Default for ScaleOpts {
@@ -52,6 +54,7 @@ impl Default for ScaleOpts {
             duration: Duration::from_secs(4),
             cores: vec![0, 1],
             publishers_per_thread: 8,
+            batch: 8,
         }
     }
 }
@@ -132,13 +135,18 @@ async fn drain(outbox: Arc<Outbox>, taken: Arc<[Taken]>) {
     }
 }
 
-async fn publish(hub: Arc<Hub>, conns: Vec<u64>, stop: Arc<AtomicBool>, changes: Arc<AtomicU64>) {
-    const BATCH: usize = 8;
+async fn publish(
+    hub: Arc<Hub>,
+    conns: Vec<u64>,
+    batch: usize,
+    stop: Arc<AtomicBool>,
+    changes: Arc<AtomicU64>,
+) {
     let mut seq = 0u64;
     let mut i = 0usize;
     // Bounded by `stop`.
     while !stop.load(Ordering::Relaxed) && !conns.is_empty() {
-        for _ in 0..BATCH {
+        for _ in 0..batch.max(1) {
             let conn = conns[i % conns.len()];
             i += 1;
             seq += 1;
@@ -153,7 +161,7 @@ async fn publish(hub: Arc<Hub>, conns: Vec<u64>, stop: Arc<AtomicBool>, changes:
                 return;
             }
         }
-        changes.fetch_add(BATCH as u64, Ordering::Relaxed);
+        changes.fetch_add(batch.max(1) as u64, Ordering::Relaxed);
         tokio::task::yield_now().await;
     }
 }
@@ -253,7 +261,13 @@ fn scale_run(
             .filter(|c| (*c as usize) % tasks == p)
             .map(|c| c + 1)
             .collect();
-        runtime.spawn(publish(hub.clone(), conns, stop.clone(), counter.clone()));
+        runtime.spawn(publish(
+            hub.clone(),
+            conns,
+            o.batch,
+            stop.clone(),
+            counter.clone(),
+        ));
     }
     let sums = || {
         let s = |f: fn(&Taken) -> &AtomicU64| {
@@ -290,9 +304,11 @@ fn scale_run(
     let cpu_pct = cpu0
         .zip(cpu1)
         .map(|(a, b)| (b - a) as f64 / 1e6 / secs * 100.0);
+    let cpu_s = cpu0.zip(cpu1).map(|(a, b)| (b - a) as f64 / 1e6);
     Ok(json!({
         "threads": threads,
         "pinned_threads": pinned.load(Ordering::Relaxed),
+        "deliveries_per_cpu_s": cpu_s.filter(|&c| c > 0.0).map(|c| (s1 - s0) as f64 / c),
         "seconds": secs,
         "changes_per_s": (c1 - c0) as f64 / secs,
         "deliveries_per_s": (s1 - s0) as f64 / secs,
@@ -350,6 +366,7 @@ pub fn hub_scale(o: &ScaleOpts) -> Result<Value, String> {
                 "changes_per_s": med(t, "changes_per_s"),
                 "deliveries_per_s": med(t, "deliveries_per_s"),
                 "process_cpu_pct": med(t, "process_cpu_pct"),
+                "deliveries_per_cpu_s": med(t, "deliveries_per_cpu_s"),
             })
         })
         .collect();
@@ -357,6 +374,11 @@ pub fn hub_scale(o: &ScaleOpts) -> Result<Value, String> {
     let top = o.threads.last().copied().unwrap_or(1);
     let ratio = med(top, "deliveries_per_s")
         .zip(med(base, "deliveries_per_s"))
+        .map(|(a, b)| a / b);
+    // Throughput per CPU-second of the process, 2 threads against 1: 1.0 means the second
+    // thread did as much per second of CPU as the first (less: contention, idle workers).
+    let efficiency = med(top, "deliveries_per_cpu_s")
+        .zip(med(base, "deliveries_per_cpu_s"))
         .map(|(a, b)| a / b);
     let summary = format!(
         "hub path in process, N = {}, K = {}: {} ; {top} vs {base} thread(s): {}× (goal ≥ 1.7×)",
@@ -383,11 +405,13 @@ pub fn hub_scale(o: &ScaleOpts) -> Result<Value, String> {
         "warmup_s": o.warmup.as_secs_f64(),
         "duration_s": o.duration.as_secs_f64(),
         "publishers_per_thread": o.publishers_per_thread,
+        "batch": o.batch,
         "setup_s": setup_s,
         "load": std::fs::read_to_string("/proc/loadavg").ok().map(|l| l.trim().to_string()),
         "runs": runs,
         "per_threads": per_threads,
         "ratio": ratio,
+        "efficiency_ratio": efficiency,
         "summary": summary,
     }))
 }

@@ -60,6 +60,9 @@ enum Command {
         cores: Vec<usize>,
         #[arg(long, default_value_t = 8)]
         publishers_per_thread: usize,
+        /// Changes a publisher makes before it yields.
+        #[arg(long, default_value_t = 8)]
+        batch: usize,
     },
     /// What a full outbox costs (RSS per outbox over many full ones), in process.
     OutboxCost {
@@ -182,6 +185,7 @@ fn main() {
             duration,
             cores,
             publishers_per_thread,
+            batch,
         } => {
             let o = inproc::ScaleOpts {
                 n,
@@ -192,6 +196,7 @@ fn main() {
                 duration: Duration::from_secs_f64(duration),
                 cores,
                 publishers_per_thread,
+                batch,
             };
             emit("hub-scale", inproc::hub_scale(&o))
         }

@@ -125,6 +125,7 @@ fn smoke_in_process_measurements() {
         duration: Duration::from_millis(300),
         cores: vec![0],
         publishers_per_thread: 2,
+        batch: 4,
     };
     let v = inproc::hub_scale(&o).expect("hub-scale runs");
     for run in v["runs"].as_array().unwrap() {
