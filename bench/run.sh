@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # imstatus side by side with Mosquitto, and the SDK's own cost; writes docs/benchmarks.md.
 #
-#   bench/run.sh                 the full matrix (about 45 minutes on 2 cores)
-#   BENCH_QUICK=1 bench/run.sh   a small matrix, to try the script (about 6 minutes)
+#   bench/run.sh                 the full matrix (about 55 minutes on 2 cores)
+#   BENCH_QUICK=1 bench/run.sh   a small matrix, to try the script (about 12 minutes)
 #
 # Installs Mosquitto if it is missing, builds the release binaries, and for every run starts a
 # fresh imstatus server or Mosquitto broker by hand on 127.0.0.1 (logging off) pinned to core
@@ -174,6 +174,8 @@ if [ "$QUICK" = 1 ]; then
   CHURN_SMALL=10
   CHURN_BIG=10
   RATES=50,250,500,1000
+  FLOOD=30
+  SCALE=(--rounds 1 --duration 2)
 else
   NS=(1000 10000)
   BIG=(--n 10000 --k 200)
@@ -182,6 +184,8 @@ else
   CHURN_SMALL=45
   CHURN_BIG=30
   RATES=50,250,500,1000,2000
+  FLOOD=60
+  SCALE=(--rounds 3 --duration 4)
 fi
 
 for system in imstatus mosquitto; do
@@ -198,7 +202,31 @@ for system in imstatus mosquitto; do
   run "$system" slow-consumer $HB $TO "${BIG[@]}" --rates 250 --duration 10 --cohort-pct 1
   run "$system" churn-verify $HB $TO --n 1000 --k 50 --duration "$CHURN_SMALL" --churn-rate 200
   [ "$QUICK" = 1 ] || run "$system" churn-verify $HB $TO --n 10000 --k 50 --duration "$CHURN_BIG" --churn-rate 500
+  # 3,000 new clients log in at once (all started within 0.3 s) while 1,000 watchers with 50
+  # subscriptions each receive 100 changes/s: their latency before and during the storm.
+  run "$system" login-storm $HB $TO --n 1000 --k 50 --rates 100 --duration 5 --storm-clients 3000
+  # 20 clients that never read (but keep heartbeating), each subscribed to 200 users who change
+  # 2,000 times a second in all, with 10 reading watchers: the server's memory, and when it
+  # closes them.
+  run "$system" slow-flood $HB $TO --n 200 --rates 2000 --duration "$FLOOD" --slow-clients 20 --healthy-watchers 10
+  # One connection that never logs in and never reads: 15 s of pipelined requests, then a
+  # login dripped a byte a second.
+  run "$system" unauth $HB $TO --n 1 --k 0 --duration 15
 done
+
+# --- the server alone: scaling with cores, a full outbox, restart time ------------------------
+# The hub path in process (no sockets) on 1 and 2 worker threads, pinned to the two cores.
+say "hub-scale"
+$NICE taskset -c "$SERVER_CORE,$HARNESS_CORE" "$BENCH" hub-scale --n 10000 --k 50 --threads 1,2 \
+  --cores "$SERVER_CORE,$HARNESS_CORE" "${SCALE[@]}" \
+  >>"$RESULTS" 2> >(tee -a "$LOG" >&2) || say "hub-scale failed"
+say "outbox-cost"
+taskset -c "$HARNESS_CORE" "$BENCH" outbox-cost >>"$RESULTS" 2> >(tee -a "$LOG" >&2) || say "outbox-cost failed"
+# A real `imstatus serve` over 100,000 stored users of whom 10,000 were logged in.
+say "restart"
+$NICE taskset -c "$HARNESS_CORE" "$BENCH" restart --imstatus "$IMSTATUS" --users 100000 --online 10000 \
+  --core "$SERVER_CORE" --port "$IMS_PORT" --app-id "$APP_ID" --key "$KEY" \
+  >>"$RESULTS" 2> >(tee -a "$LOG" >&2) || say "restart failed"
 
 # --- the SDK's own cost ----------------------------------------------------------------------
 say "SDK cost"
