@@ -22,7 +22,9 @@ fn main() {
 
     let mut config = cbindgen::Config::from_file(manifest_dir.join("cbindgen.toml"))
         .expect("cbindgen.toml is a valid cbindgen config");
-    config.after_includes = Some(version_macros());
+    // The version macros first, then what cbindgen.toml puts after the includes (IMS_API).
+    let after_includes = config.after_includes.take().unwrap_or_default();
+    config.after_includes = Some(version_macros() + &after_includes);
 
     match cbindgen::Builder::new()
         .with_config(config)

@@ -8,13 +8,17 @@
  * backend (or `imstatus usersig --app-id N --key KEY --user ID`). Exits 1 on an error.
  *
  * Every call is asynchronous: its callback runs later on the client's callback thread. This
- * program simply waits for each one with a mutex and a condition variable (POSIX threads; on
- * Windows use SRWLOCK and CONDITION_VARIABLE, or ims_config_set_dispatcher to receive the
- * callbacks on a thread of your own).
+ * program simply waits for each one with a lock and a condition variable: POSIX threads, or on
+ * Windows an SRWLOCK and a CONDITION_VARIABLE (ims_config_set_dispatcher can instead receive
+ * the callbacks on a thread of your own, such as a UI thread).
  */
 #define _POSIX_C_SOURCE 200809L
 
+#ifdef _WIN32
+#include <windows.h>
+#else
 #include <pthread.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,10 +26,48 @@
 
 #include "imstatus.h"
 
+#ifdef _WIN32
+typedef SRWLOCK lock_t;
+typedef CONDITION_VARIABLE cond_t;
+#define LOCK_INIT SRWLOCK_INIT
+#define COND_INIT CONDITION_VARIABLE_INIT
+static void lock(lock_t *l) { AcquireSRWLockExclusive(l); }
+static void unlock(lock_t *l) { ReleaseSRWLockExclusive(l); }
+static void signal_one(cond_t *c) { WakeConditionVariable(c); }
+/* Milliseconds on a clock that only goes forward. */
+static long long now_ms(void) { return (long long)GetTickCount64(); }
+/* Waits for a signal (or a spurious wake-up) until `deadline`; 0 once it has passed. */
+static int wait_until(cond_t *c, lock_t *l, long long deadline) {
+  long long left = deadline - now_ms();
+  if (left <= 0) return 0;
+  SleepConditionVariableSRW(c, l, (DWORD)left, 0);
+  return 1;
+}
+#else
+typedef pthread_mutex_t lock_t;
+typedef pthread_cond_t cond_t;
+#define LOCK_INIT PTHREAD_MUTEX_INITIALIZER
+#define COND_INIT PTHREAD_COND_INITIALIZER
+static void lock(lock_t *l) { pthread_mutex_lock(l); }
+static void unlock(lock_t *l) { pthread_mutex_unlock(l); }
+static void signal_one(cond_t *c) { pthread_cond_signal(c); }
+static long long now_ms(void) {
+  struct timespec now;
+  timespec_get(&now, TIME_UTC); /* the clock pthread_cond_timedwait uses by default */
+  return (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+static int wait_until(cond_t *c, lock_t *l, long long deadline) {
+  if (deadline - now_ms() <= 0) return 0;
+  struct timespec until = {(time_t)(deadline / 1000), (long)(deadline % 1000) * 1000000L};
+  pthread_cond_timedwait(c, l, &until);
+  return 1;
+}
+#endif
+
 /* One call in flight: its callbacks fill this in; main waits for `done`. */
 typedef struct waiter {
-  pthread_mutex_t mu;
-  pthread_cond_t cv;
+  lock_t mu;
+  cond_t cv;
   int done;
   int code;
   char desc[256];
@@ -33,21 +75,21 @@ typedef struct waiter {
 
 /* Ready for the next call (no callback of the previous one is pending any more). */
 static void waiter_reset(waiter *w) {
-  pthread_mutex_lock(&w->mu);
+  lock(&w->mu);
   w->done = 0;
   w->code = 0;
   w->desc[0] = '\0';
-  pthread_mutex_unlock(&w->mu);
+  unlock(&w->mu);
 }
 
 static void finish(void *user_data, int code, const char *desc) {
   waiter *w = user_data;
-  pthread_mutex_lock(&w->mu);
+  lock(&w->mu);
   w->code = code;
   snprintf(w->desc, sizeof w->desc, "%s", desc);
   w->done = 1;
-  pthread_cond_signal(&w->cv);
-  pthread_mutex_unlock(&w->mu);
+  signal_one(&w->cv);
+  unlock(&w->mu);
 }
 
 static void on_success(void *user_data) { finish(user_data, 0, ""); }
@@ -91,16 +133,12 @@ static int wait_for(waiter *w, ims_result result, const char *what) {
     fprintf(stderr, "%s refused: %d %s\n", what, (int)result, ims_last_error_message());
     return 1;
   }
-  struct timespec deadline;
-  timespec_get(&deadline, TIME_UTC);
-  deadline.tv_sec += 15;
-  pthread_mutex_lock(&w->mu);
-  int timed_out = 0;
-  while (!w->done && !timed_out) {
-    timed_out = pthread_cond_timedwait(&w->cv, &w->mu, &deadline) != 0;
+  long long deadline = now_ms() + 15000;
+  lock(&w->mu);
+  while (!w->done && wait_until(&w->cv, &w->mu, deadline)) {
   }
   int done = w->done, code = w->code;
-  pthread_mutex_unlock(&w->mu);
+  unlock(&w->mu);
   if (!done) {
     fprintf(stderr, "%s: no answer within 15 s\n", what);
     return 1;
@@ -137,7 +175,7 @@ int main(int argc, char **argv) {
   ims_client_add_listener(client, listener, &listener_id);
 
   /* user_data of every call: the waiter, which outlives them (no free_user_data needed). */
-  static waiter w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, ""};
+  static waiter w = {LOCK_INIT, COND_INIT, 0, 0, ""};
   ims_callback cb = {&w, on_success, on_error, NULL};
   int failed = wait_for(&w, ims_client_login(client, user, sig, cb), "login");
 

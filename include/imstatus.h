@@ -26,7 +26,8 @@
  *           call is in flight (on_error 6013). Callbacks and listener events never run inside
  *           the call that caused them. They run one at a time, in order, on the client's
  *           callback thread (named "imstatus-callback"; Linux keeps 15 bytes of a thread name,
- *           so pthread_getname_np reports "imstatus-callba"), or wherever the client's dispatcher
+ *           so pthread_getname_np reports "imstatus-callba"; Windows keeps the whole name as the
+ *           thread's description, see GetThreadDescription), or wherever the client's dispatcher
  *           hook sends them (ims_config_set_dispatcher). Errors reported without a client
  *           (ims_callback_fail) run on the library's error thread, "imstatus-errors", started
  *           when needed and ended when idle. Callback structs are passed by value; any member
@@ -63,6 +64,30 @@
 #define IMS_VERSION_PATCH 0
 #define IMS_VERSION_NUMBER 100
 #define IMS_VERSION_STRING "0.1.0"
+
+/*
+ * IMS_API comes before every function of this header.
+ *
+ * Windows: the functions are exported by imstatus.dll, and IMS_API declares them
+ * __declspec(dllimport) for programs that link the DLL through its import library (imstatus.lib
+ * for MSVC, libimstatus.dll.a for MinGW). Define IMS_STATIC before including this header when
+ * linking the static library (libimstatus.a) instead; or define IMS_API yourself.
+ * Elsewhere IMS_API is empty.
+ *
+ * Calling convention: every function, and every callback a struct of this header points to,
+ * uses the platform's C calling convention (Rust `extern "C"` in the library). imstatus.dll is
+ * built for x86_64 Windows, where that is the Windows x64 calling convention, the only C
+ * convention there (__cdecl, __stdcall and /Gd, /Gz, /Gr name it and change nothing), so the
+ * header names none. Only __vectorcall differs; a program compiled with /Gv (__vectorcall by
+ * default) does not link with the DLL's names.
+ */
+#ifndef IMS_API
+#if defined(_WIN32) && !defined(IMS_STATIC)
+#define IMS_API __declspec(dllimport)
+#else
+#define IMS_API
+#endif
+#endif
 
 /**
  * V2TIM_STATUS_LOGINED: logged in (also while reconnecting after a network loss).
@@ -108,11 +133,12 @@
  * while other threads may still call it.
  *
  * Each client has one callback thread, `imstatus-callback` (Linux keeps 15 bytes of a thread
- * name: `pthread_getname_np` reports `imstatus-callba`), where all of its callbacks and
- * listener events run one at a time, in order, never inside the `ims_` call that caused them
- * (unless a dispatcher hook sends them elsewhere; see `ims_config_set_dispatcher`). They may
- * call any `ims_` function, including `ims_client_free` on their own client, but should return
- * quickly: every later callback of that client waits behind them.
+ * name: `pthread_getname_np` reports `imstatus-callba`; on Windows the name is the thread's
+ * description, which `GetThreadDescription` and debuggers show whole), where all of its
+ * callbacks and listener events run one at a time, in order, never inside the `ims_` call that
+ * caused them (unless a dispatcher hook sends them elsewhere; see `ims_config_set_dispatcher`).
+ * They may call any `ims_` function, including `ims_client_free` on their own client, but
+ * should return quickly: every later callback of that client waits behind them.
  */
 typedef struct ims_client ims_client;
 
@@ -520,7 +546,7 @@ extern "C" {
  * `IMS_OK`, `*out` is a new client the caller owns and frees with `ims_client_free`; otherwise
  * `*out` is untouched.
  */
-ims_result ims_client_new(const struct ims_config *config, struct ims_client **out);
+IMS_API ims_result ims_client_new(const struct ims_config *config, struct ims_client **out);
 
 /**
  * Frees a client (`UnInitSDK`): closes its connection without logging out (the server sees the
@@ -539,7 +565,7 @@ ims_result ims_client_new(const struct ims_config *config, struct ims_client **o
  * be inside a call on it, and it must not be used afterwards. Must not be called from the log
  * callback or a dispatcher hook's `post`.
  */
-void ims_client_free(struct ims_client *client);
+IMS_API void ims_client_free(struct ims_client *client);
 
 /**
  * Adds a listener (`AddSDKListener`); its events start with the next one the client decides.
@@ -550,6 +576,7 @@ void ims_client_free(struct ims_client *client);
  * `client` is NULL or a live client; `out_id` is NULL or points to a writable `uint64_t`; the
  * listener's functions follow the rules of `ims_listener`.
  */
+IMS_API
 ims_result ims_client_add_listener(struct ims_client *client,
                                    struct ims_listener listener,
                                    uint64_t *out_id);
@@ -567,7 +594,7 @@ ims_result ims_client_add_listener(struct ims_client *client,
  * # Safety
  * `client` is NULL or a live client.
  */
-ims_result ims_client_remove_listener(struct ims_client *client, uint64_t id);
+IMS_API ims_result ims_client_remove_listener(struct ims_client *client, uint64_t id);
 
 /**
  * Logs in (`Login`) with a UserSig made by the app's backend. `user_id` and `user_sig` are
@@ -579,6 +606,7 @@ ims_result ims_client_remove_listener(struct ims_client *client, uint64_t id);
  * `client` is NULL or a live client; `user_id` and `user_sig` are NULL or NUL-terminated
  * strings; `callback` follows the rules of `ims_callback`.
  */
+IMS_API
 ims_result ims_client_login(struct ims_client *client,
                             const char *user_id,
                             const char *user_sig,
@@ -591,7 +619,7 @@ ims_result ims_client_login(struct ims_client *client,
  * # Safety
  * `client` is NULL or a live client; `callback` follows the rules of `ims_callback`.
  */
-ims_result ims_client_logout(struct ims_client *client, struct ims_callback callback);
+IMS_API ims_result ims_client_logout(struct ims_client *client, struct ims_callback callback);
 
 /**
  * Copies the logged-in user's ID (`GetLoginUser`), "" when not logged in, into `buf` as a
@@ -605,6 +633,7 @@ ims_result ims_client_logout(struct ims_client *client, struct ims_callback call
  * `client` is NULL or a live client; `buf` is NULL or points to `buf_len` writable bytes;
  * `out_len` is NULL or points to a writable `size_t`.
  */
+IMS_API
 ims_result ims_client_get_login_user(const struct ims_client *client,
                                      char *buf,
                                      size_t buf_len,
@@ -617,7 +646,7 @@ ims_result ims_client_get_login_user(const struct ims_client *client,
  * # Safety
  * `client` is NULL or a live client.
  */
-int32_t ims_client_get_login_status(const struct ims_client *client);
+IMS_API int32_t ims_client_get_login_status(const struct ims_client *client);
 
 /**
  * Sets the own custom status (`SetSelfStatus`; copied); NULL or "" clears it. The server decides
@@ -628,6 +657,7 @@ int32_t ims_client_get_login_status(const struct ims_client *client);
  * `client` is NULL or a live client; `custom_status` is NULL or a NUL-terminated string;
  * `callback` follows the rules of `ims_callback`.
  */
+IMS_API
 ims_result ims_client_set_self_status(struct ims_client *client,
                                       const char *custom_status,
                                       struct ims_callback callback);
@@ -643,6 +673,7 @@ ims_result ims_client_set_self_status(struct ims_client *client,
  * `count` pointers, each a NUL-terminated string; `callback` follows the rules of
  * `ims_user_status_callback`.
  */
+IMS_API
 ims_result ims_client_get_user_status(struct ims_client *client,
                                       const char *const *user_ids,
                                       size_t count,
@@ -656,6 +687,7 @@ ims_result ims_client_get_user_status(struct ims_client *client,
  * # Safety
  * As `ims_client_get_user_status`, with an `ims_callback`.
  */
+IMS_API
 ims_result ims_client_subscribe_user_status(struct ims_client *client,
                                             const char *const *user_ids,
                                             size_t count,
@@ -668,6 +700,7 @@ ims_result ims_client_subscribe_user_status(struct ims_client *client,
  * # Safety
  * As `ims_client_get_user_status`, with an `ims_callback`.
  */
+IMS_API
 ims_result ims_client_unsubscribe_user_status(struct ims_client *client,
                                               const char *const *user_ids,
                                               size_t count,
@@ -684,7 +717,7 @@ ims_result ims_client_unsubscribe_user_status(struct ims_client *client,
  * one pointer. On `IMS_OK`, `*out` is a new config the caller owns and frees with
  * `ims_config_free`; otherwise `*out` is untouched.
  */
-ims_result ims_config_new(uint32_t sdk_app_id, struct ims_config **out);
+IMS_API ims_result ims_config_new(uint32_t sdk_app_id, struct ims_config **out);
 
 /**
  * Frees a config made by `ims_config_new`. NULL is fine. Clients made from it are unaffected.
@@ -693,7 +726,7 @@ ims_result ims_config_new(uint32_t sdk_app_id, struct ims_config **out);
  * `config` is NULL or a config from `ims_config_new` that is not freed yet and not in use by
  * another thread. It must not be used afterwards.
  */
-void ims_config_free(struct ims_config *config);
+IMS_API void ims_config_free(struct ims_config *config);
 
 /**
  * Sets the server address, "host:port" (copied). NULL or "" goes back to the default:
@@ -702,7 +735,7 @@ void ims_config_free(struct ims_config *config);
  * # Safety
  * `config` is NULL or a live config; `server_addr` is NULL or a NUL-terminated string.
  */
-ims_result ims_config_set_server_addr(struct ims_config *config, const char *server_addr);
+IMS_API ims_result ims_config_set_server_addr(struct ims_config *config, const char *server_addr);
 
 /**
  * Sets the platform this client declares at login, one of `IMS_PLATFORM_*`; anything else is
@@ -711,7 +744,7 @@ ims_result ims_config_set_server_addr(struct ims_config *config, const char *ser
  * # Safety
  * `config` is NULL or a live config.
  */
-ims_result ims_config_set_platform(struct ims_config *config, ims_platform platform);
+IMS_API ims_result ims_config_set_platform(struct ims_config *config, ims_platform platform);
 
 /**
  * Sets how often a logged-in client sends a heartbeat, in milliseconds (default 120000). The
@@ -720,7 +753,9 @@ ims_result ims_config_set_platform(struct ims_config *config, ims_platform platf
  * # Safety
  * `config` is NULL or a live config.
  */
-ims_result ims_config_set_heartbeat_interval_ms(struct ims_config *config, uint32_t interval_ms);
+IMS_API
+ims_result ims_config_set_heartbeat_interval_ms(struct ims_config *config,
+                                                uint32_t interval_ms);
 
 /**
  * Sets how long a request (and a connect) may wait for the server before it fails with
@@ -730,7 +765,9 @@ ims_result ims_config_set_heartbeat_interval_ms(struct ims_config *config, uint3
  * # Safety
  * `config` is NULL or a live config.
  */
-ims_result ims_config_set_request_timeout_ms(struct ims_config *config, uint32_t timeout_ms);
+IMS_API
+ims_result ims_config_set_request_timeout_ms(struct ims_config *config,
+                                             uint32_t timeout_ms);
 
 /**
  * Sets the reconnect backoff after a network loss: the first wait and the longest one, in
@@ -739,6 +776,7 @@ ims_result ims_config_set_request_timeout_ms(struct ims_config *config, uint32_t
  * # Safety
  * `config` is NULL or a live config.
  */
+IMS_API
 ims_result ims_config_set_reconnect_backoff_ms(struct ims_config *config,
                                                uint32_t base_ms,
                                                uint32_t max_ms);
@@ -763,7 +801,10 @@ ims_result ims_config_set_reconnect_backoff_ms(struct ims_config *config,
  * # Safety
  * `config` is NULL or a live config; `post`, when not NULL, follows the rules above.
  */
-ims_result ims_config_set_dispatcher(struct ims_config *config, ims_post_fn post, void *ctx);
+IMS_API
+ims_result ims_config_set_dispatcher(struct ims_config *config,
+                                     ims_post_fn post,
+                                     void *ctx);
 
 /**
  * Makes clients from this config report every refusal of a callback-taking call through the
@@ -784,13 +825,13 @@ ims_result ims_config_set_dispatcher(struct ims_config *config, ims_post_fn post
  * # Safety
  * `config` is NULL or a live config.
  */
-ims_result ims_config_set_async_refusals(struct ims_config *config, bool on);
+IMS_API ims_result ims_config_set_async_refusals(struct ims_config *config, bool on);
 
 /**
  * A static, NUL-terminated English description of a status code, for logs. Never NULL; unknown
  * codes give "unknown error code". The string lives for the whole process; do not free it.
  */
-const char *ims_error_str(ims_result code);
+IMS_API const char *ims_error_str(ims_result code);
 
 /**
  * What was wrong with the last call on this thread that returned a non-zero `ims_result`
@@ -800,7 +841,7 @@ const char *ims_error_str(ims_result code);
  * stays valid until the next failing `ims_` call on this thread, or until the thread ends; do
  * not free it. Each thread has its own message.
  */
-const char *ims_last_error_message(void);
+IMS_API const char *ims_last_error_message(void);
 
 /**
  * Sets the process-wide log callback (`V2TIMSDKConfig.logLevel` and `logListener`): lines of
@@ -820,7 +861,7 @@ const char *ims_last_error_message(void);
  * # Safety
  * `callback` follows the rules of `ims_log_callback`.
  */
-ims_result ims_set_log_callback(ims_log_level level, struct ims_log_callback callback);
+IMS_API ims_result ims_set_log_callback(ims_log_level level, struct ims_log_callback callback);
 
 /**
  * Reports an error through `callback` without a client (V2TIM's 6013 before `InitSDK` or after
@@ -840,6 +881,7 @@ ims_result ims_set_log_callback(ims_log_level level, struct ims_log_callback cal
  * `via` is NULL or a live config; `desc` is NULL or a NUL-terminated string; `callback` follows
  * the rules of `ims_callback`.
  */
+IMS_API
 ims_result ims_callback_fail(const struct ims_config *via,
                              struct ims_callback callback,
                              ims_result code,
@@ -851,6 +893,7 @@ ims_result ims_callback_fail(const struct ims_config *via,
  * # Safety
  * As `ims_callback_fail`; `callback` follows the rules of `ims_user_status_callback`.
  */
+IMS_API
 ims_result ims_user_status_callback_fail(const struct ims_config *via,
                                          struct ims_user_status_callback callback,
                                          ims_result code,
@@ -871,7 +914,9 @@ ims_result ims_user_status_callback_fail(const struct ims_config *via,
  * # Safety
  * `client` is NULL or a live client; `out_seconds` is NULL or points to a writable `uint64_t`.
  */
-ims_result ims_client_get_server_time(const struct ims_client *client, uint64_t *out_seconds);
+IMS_API
+ims_result ims_client_get_server_time(const struct ims_client *client,
+                                      uint64_t *out_seconds);
 
 /**
  * Shuts a client down (`UnInitSDK`) and keeps its handle valid until `ims_client_free`, so that
@@ -898,19 +943,19 @@ ims_result ims_client_get_server_time(const struct ims_client *client, uint64_t 
  * `client` is NULL or a live client. Must not be called from the log callback or a dispatcher
  * hook's `post`.
  */
-ims_result ims_client_shutdown(struct ims_client *client);
+IMS_API ims_result ims_client_shutdown(struct ims_client *client);
 
 /**
  * The library's version, "MAJOR.MINOR.PATCH" (a static string; do not free it). Compare it with
  * `IMS_VERSION_STRING` from the header to detect a header/library mismatch.
  */
-const char *ims_version(void);
+IMS_API const char *ims_version(void);
 
 /**
  * The library's version as `MAJOR * 10000 + MINOR * 100 + PATCH`; compare it with
  * `IMS_VERSION_NUMBER` from the header.
  */
-uint32_t ims_version_number(void);
+IMS_API uint32_t ims_version_number(void);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -4,44 +4,23 @@
 //!
 //! covers: B1 (bad input across the C ABI), C1, Q1, Q3, S2, S4, S6, L2, N1, D3 (events); and
 //! the asynchronous refusals (`ims_config_set_async_refusals`, `ims_callback_fail`),
-//! `ims_client_shutdown`, LOGINING right after `ims_client_login`, `ims_client_get_server_time`.
+//! `ims_client_shutdown`, LOGINING right after `ims_client_login`, `ims_client_get_server_time`;
+//! the default platform and the threads' names as the system reports them (`platform.c`).
+//! `tests/windows.rs` runs the same programs on Windows (mingw-w64, wine).
 
 mod common;
+#[path = "c/programs.rs"]
+mod programs;
 #[path = "c/support.rs"]
 mod support;
 
-use common::{TestServer, APP, KEY};
-use imstatus_server::usersig;
-
-const USERS: &[&str] = &["alice", "bob", "carol", "dave", "erin"];
+use programs::Pace;
 
 /// Starts a real server and runs `tests/c/<name>.c` against it.
 fn run_c(name: &str) {
     let exe = support::build_program(name);
-    let server = TestServer::start(vec![common::app()]);
-    let addr = server.addr().to_string();
-    let mut env = vec![
-        ("IMS_TEST_SERVER".to_string(), addr.clone()),
-        ("IMSTATUS_SERVER".to_string(), addr),
-        ("IMS_TEST_APP_ID".to_string(), APP.to_string()),
-        (
-            "IMS_TEST_STALL_SERVER".to_string(),
-            support::stall_server().to_string(),
-        ),
-        (
-            "IMS_TEST_DEAD_SERVER".to_string(),
-            support::dead_address().to_string(),
-        ),
-    ];
-    for user in USERS {
-        env.push((format!("IMS_TEST_SIG_{user}"), common::sig(user)));
-    }
-    // Made last, right before the run, since it expires within seconds.
-    let short = if support::under_valgrind() { 40 } else { 5 };
-    env.push((
-        "IMS_TEST_SHORT_SIG_dave".to_string(),
-        usersig::generate(APP, KEY, "dave", short, common::now_secs()),
-    ));
+    let server = programs::c_server();
+    let env = programs::c_env(&server, Pace::native());
     support::run_program(&exe, &env);
     drop(server);
 }
@@ -89,4 +68,9 @@ fn c_callback_fail_without_a_client() {
 #[test]
 fn c_shutdown_keeps_the_handle() {
     run_c("shutdown");
+}
+
+#[test]
+fn c_platform_and_thread_names() {
+    run_c("platform");
 }

@@ -69,6 +69,7 @@ impl FakeConn {
             statuses,
             protocol_version: None,
             server_time_ms,
+            heartbeat_timeout_ms: None,
         });
     }
 
@@ -101,6 +102,7 @@ impl FakeConn {
             statuses: vec![],
             protocol_version: Some(PROTOCOL_VERSION),
             server_time_ms: None,
+            heartbeat_timeout_ms: None,
         });
     }
 

@@ -258,6 +258,37 @@ fn heartbeats_keep_a_client_online_past_the_timeout() {
 }
 
 #[test]
+fn a_short_heartbeat_timeout_is_negotiated_and_never_flaps() {
+    // covers: D2, D3 (the login reply carries the app's heartbeat timeout)
+    let mut settings = app();
+    settings.heartbeat_timeout = Duration::from_secs(2);
+    let server = TestServer::start(vec![settings]);
+    let watcher = sdk(&server, "bob", Platform::Web);
+    watcher.subscribe(&["alice"]).unwrap();
+    // Alice's SDK keeps the default configuration: a heartbeat every 120 s.
+    let mut defaults = ClientConfig::new(APP);
+    defaults.server_addr = Some(server.addr().to_string());
+    assert_eq!(defaults.heartbeat_interval, Duration::from_secs(120));
+    let alice = sdk_with(defaults, "alice", &sig("alice")).expect("login");
+    watcher.wait_change("alice", |s| s.status_type == StatusType::Online);
+    // For ten timeouts the watcher hears no change of hers (an OFFLINE would be an event).
+    let until = Instant::now() + Duration::from_secs(20);
+    while let Some(left) = until.checked_duration_since(Instant::now()) {
+        if let Ok(Event::Changed(list)) = watcher.events.recv_timeout(left) {
+            assert!(
+                list.iter().all(|s| s.user_id != "alice"),
+                "alice flapped with a 2 s timeout: {list:?}"
+            );
+        }
+    }
+    assert_eq!(
+        watcher.get(&["alice"]).unwrap()[0].status_type,
+        StatusType::Online
+    );
+    assert_eq!(alice.client.login_status(), LoginStatus::Logined);
+}
+
+#[test]
 fn the_21st_call_in_five_seconds_is_refused() {
     // covers: Q4, S3, Q1
     let server = TestServer::start(vec![app()]);

@@ -47,6 +47,7 @@ fn target() -> Target {
         data_dir: None,
         apps: vec![app],
         limits: Default::default(),
+        ..Config::default()
     })
     .expect("server starts");
     Target {

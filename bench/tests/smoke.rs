@@ -34,6 +34,7 @@ fn smoke_1k_clients_50_subscriptions() {
         data_dir: Some(data_dir.path().to_path_buf()),
         apps: vec![app()],
         limits: Default::default(),
+        ..Config::default()
     })
     .expect("server starts");
     let addr = server.addr().to_string();

@@ -154,6 +154,10 @@ pub enum ServerMessage {
         /// so that the SDK can answer V2TIM's `GetServerTime`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         server_time_ms: Option<u64>,
+        /// In a `login` reply: the app's heartbeat timeout (ms). The SDK then heartbeats often
+        /// enough whatever it was configured with (D2, D3).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        heartbeat_timeout_ms: Option<u64>,
     },
     /// A request failed with a V2TIM code. `id` 0 means the connection itself is being closed.
     Error { id: u64, code: i32, desc: String },
@@ -178,6 +182,7 @@ struct FlatServerMessage {
     statuses: Vec<WireStatus>,
     protocol_version: Option<u32>,
     server_time_ms: Option<u64>,
+    heartbeat_timeout_ms: Option<u64>,
     code: Option<i32>,
     desc: Option<String>,
 }
@@ -193,6 +198,7 @@ impl TryFrom<FlatServerMessage> for ServerMessage {
                 statuses: flat.statuses,
                 protocol_version: flat.protocol_version,
                 server_time_ms: flat.server_time_ms,
+                heartbeat_timeout_ms: flat.heartbeat_timeout_ms,
             },
             "error" => ServerMessage::Error {
                 id: flat.id.ok_or_else(|| need("id"))?,
@@ -283,12 +289,14 @@ mod tests {
                 statuses: vec![status.clone()],
                 protocol_version: Some(1),
                 server_time_ms: Some(5),
+                heartbeat_timeout_ms: Some(2000),
             },
             ServerMessage::Ok {
                 id: 2,
                 statuses: vec![],
                 protocol_version: None,
                 server_time_ms: None,
+                heartbeat_timeout_ms: None,
             },
             ServerMessage::Error {
                 id: 0,

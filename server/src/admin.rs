@@ -1,7 +1,7 @@
 //! The admin HTTP API, for the app's backend: console settings (F2), friends (F1) and the
 //! online-status query of Tencent's REST API (`v4/openim/query_online_status`).
 //!
-//! Every endpoint but `GET /v1/health` wants `Authorization: Bearer <token>`. Bodies and answers
+//! Every endpoint but the health checks wants `Authorization: Bearer <token>`. Bodies and answers
 //! are JSON; a refusal is `{"ActionStatus":"FAIL","ErrorCode":code,"ErrorInfo":"what was wrong"}`
 //! with a fitting HTTP status. `ErrorCode` is a V2TIM code where one fits (6017 bad parameters,
 //! 70014 unknown sdkAppID, or the engine's own code) and the HTTP status otherwise (401, 404, 405,
@@ -9,7 +9,9 @@
 //!
 //! | method | path | body | answer |
 //! |---|---|---|---|
-//! | GET | `/v1/health` (no token) | | `{"ok":true,"connections":N}` |
+//! | GET | `/v1/health`, `/v1/health/live` (no token) | | liveness: `{"ok":true,"connections":N}` |
+//! | GET | `/v1/health/ready` (no token) | | readiness: `{"ready":true}`, or 503 `{"ready":false,"why":..}` when the store takes no writes |
+//! | GET | `/metrics` | | Prometheus text format (docs/operations.md) |
 //! | GET | `/v1/apps` | | `[AppSettings, ...]` |
 //! | GET | `/v1/apps/{sdk_app_id}` | | `AppSettings` (404 if unknown) |
 //! | PUT | `/v1/apps/{sdk_app_id}` | full `AppSettings` | the settings; 201 when it created the app |
@@ -47,6 +49,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
 
 use super::hub::{Hub, ServerEngine};
 use crate::codes;
@@ -63,6 +66,9 @@ pub const MAX_QUERY_IDS: usize = 500;
 pub const ERR_SVR_ACCOUNT_NOT_FOUND: i32 = 70107;
 /// How long requests in flight may go on once the server is stopping.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
+
+/// How long a readiness check waits for the store to take a write.
+const READY_WITHIN: Duration = Duration::from_secs(2);
 /// How long one request may take, from its headers to its answer (its body included).
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -93,6 +99,7 @@ struct Api {
 /// the users they change, so they never stall the status path.
 pub async fn serve(
     listener: TcpListener,
+    tls: Option<TlsAcceptor>,
     hub: Arc<Hub>,
     token: String,
     limits: Arc<Limits>,
@@ -120,39 +127,20 @@ pub async fn serve(
                 };
                 let router = router.clone();
                 let header_timeout = limits.admin_header_timeout;
-                let mut stopping = stopping.clone();
+                let stopping = stopping.clone();
+                let tls = tls.clone();
                 connections.spawn(async move {
                     let _permit = permit;
-                    let service = hyper::service::service_fn(move |request| {
-                        let router = router.clone();
-                        async move {
-                            let answered = tokio::time::timeout(
-                                REQUEST_TIMEOUT,
-                                tower::ServiceExt::oneshot(router, request),
-                            )
-                            .await;
-                            Ok::<_, std::convert::Infallible>(match answered {
-                                Ok(Ok(response)) => response,
-                                Ok(Err(never)) => match never {},
-                                Err(_) => ApiError::http(
-                                    StatusCode::REQUEST_TIMEOUT,
-                                    "the request was not received and answered in time",
-                                )
-                                .into_response(),
-                            })
-                        }
-                    });
-                    let connection = hyper::server::conn::http1::Builder::new()
-                        .timer(hyper_util::rt::TokioTimer::new())
-                        .header_read_timeout(header_timeout)
-                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
-                    tokio::pin!(connection);
-                    tokio::select! {
-                        _ = connection.as_mut() => {}
-                        _ = stopping.changed() => {
-                            connection.as_mut().graceful_shutdown();
-                            let _ = connection.await;
-                        }
+                    match tls {
+                        None => serve_connection(stream, router, header_timeout, stopping).await,
+                        // The handshake is part of the wait for the first request's headers.
+                        Some(tls) => match tokio::time::timeout(header_timeout, tls.accept(stream)).await {
+                            Ok(Ok(stream)) => {
+                                serve_connection(stream, router, header_timeout, stopping).await
+                            }
+                            Ok(Err(e)) => tracing::info!(%peer, error = %e, "admin TLS handshake failed"),
+                            Err(_) => tracing::info!(%peer, "no admin TLS handshake in time"),
+                        },
                     }
                 });
             }
@@ -166,6 +154,46 @@ pub async fn serve(
     }
 }
 
+/// Serves the requests of one admin connection, plain or TLS.
+async fn serve_connection<IO>(
+    io: IO,
+    router: Router,
+    header_timeout: Duration,
+    mut stopping: tokio::sync::watch::Receiver<bool>,
+) where
+    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service = hyper::service::service_fn(move |request| {
+        let router = router.clone();
+        async move {
+            let answered =
+                tokio::time::timeout(REQUEST_TIMEOUT, tower::ServiceExt::oneshot(router, request))
+                    .await;
+            Ok::<_, std::convert::Infallible>(match answered {
+                Ok(Ok(response)) => response,
+                Ok(Err(never)) => match never {},
+                Err(_) => ApiError::http(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "the request was not received and answered in time",
+                )
+                .into_response(),
+            })
+        }
+    });
+    let connection = hyper::server::conn::http1::Builder::new()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(header_timeout)
+        .serve_connection(hyper_util::rt::TokioIo::new(io), service);
+    tokio::pin!(connection);
+    tokio::select! {
+        _ = connection.as_mut() => {}
+        _ = stopping.changed() => {
+            connection.as_mut().graceful_shutdown();
+            let _ = connection.await;
+        }
+    }
+}
+
 fn router(hub: Arc<Hub>, token: &str) -> Router {
     let api = Api {
         hub,
@@ -173,6 +201,7 @@ fn router(hub: Arc<Hub>, token: &str) -> Router {
         token_hash: (!token.is_empty()).then(|| Sha256::digest(token.as_bytes()).into()),
     };
     let protected = Router::new()
+        .route("/metrics", get(metrics))
         .route("/v1/apps", get(list_apps))
         .route(
             "/v1/apps/{sdk_app_id}",
@@ -201,6 +230,8 @@ fn router(hub: Arc<Hub>, token: &str) -> Router {
         .layer(middleware::from_fn_with_state(api.clone(), authenticate));
     Router::new()
         .route("/v1/health", get(health))
+        .route("/v1/health/live", get(health))
+        .route("/v1/health/ready", get(ready))
         .merge(protected)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(api)
@@ -318,9 +349,35 @@ async fn method_not_allowed() -> ApiError {
     )
 }
 
+/// Liveness: the server answers.
 async fn health(State(api): State<Api>) -> Json<Value> {
     let connections = api.hub.connection_count();
     Json(json!({ "ok": true, "connections": connections }))
+}
+
+/// Readiness: the store takes writes (a balancer sends no one to a node that would lose their
+/// logins). 503 with the reason when not.
+async fn ready(State(api): State<Api>) -> Response {
+    match api.hub.ready(READY_WITHIN).await {
+        Ok(()) => Json(json!({ "ready": true })).into_response(),
+        Err(why) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "ready": false, "why": why })),
+        )
+            .into_response(),
+    }
+}
+
+/// Prometheus' text format.
+async fn metrics(State(api): State<Api>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+        )],
+        api.hub.render_metrics(),
+    )
+        .into_response()
 }
 
 /// The sdkAppID of a path, written the one way it is written: digits only, no sign, no
@@ -439,6 +496,26 @@ async fn put_app(
         StatusCode::OK
     };
     Ok((status, Json(answer)))
+}
+
+/// Runs every decoder of admin input on `data`: the path's app ID, and `data` as each body (a
+/// full app, a settings patch applied to the default app, friends, an online-status query).
+/// For the fuzz targets (`crate::fuzzing`): answers nothing, must never panic.
+pub(crate) fn decode_everything(data: &[u8]) {
+    let _ = app_id(&String::from_utf8_lossy(data));
+    let body = || Ok(Bytes::copy_from_slice(data));
+    if let Ok(settings) = parse_body::<AppSettings>(body()) {
+        let _ = settings.validate();
+    }
+    let _ = friends_body(body());
+    let _ = parse_body::<QueryBody>(body());
+    if let Ok(patch) = parse_body::<Value>(body()) {
+        let mut doc = serde_json::to_value(AppSettings::new(1, "k")).expect("settings serialise");
+        merge_patch(&mut doc, &patch);
+        if let Ok(settings) = serde_json::from_value::<AppSettings>(doc) {
+            let _ = settings.validate();
+        }
+    }
 }
 
 /// Applies a JSON merge patch (RFC 7396): objects merge key by key, `null` removes a key (which

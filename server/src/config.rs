@@ -30,6 +30,20 @@ pub struct Config {
     /// Where what must outlive a restart is kept; `None` keeps everything in memory only.
     #[serde(default)]
     pub data_dir: Option<PathBuf>,
+    /// Address for SDK connections over TLS; empty (the default) for none. Needs `tls_cert`
+    /// and `tls_key`. The plaintext `listen` stays on unless set to "" (for loopback, or
+    /// behind a proxy that terminates TLS).
+    #[serde(default)]
+    pub tls_listen: String,
+    /// The certificate chain, leaf first, as a PEM file; read again on SIGHUP.
+    #[serde(default)]
+    pub tls_cert: Option<PathBuf>,
+    /// The certificate's private key, as a PEM file; read again on SIGHUP.
+    #[serde(default)]
+    pub tls_key: Option<PathBuf>,
+    /// Whether the admin API speaks TLS too, with the same certificate.
+    #[serde(default)]
+    pub admin_tls: bool,
     /// Apps, each in an `[[app]]` table. With none, the embedded default app is created.
     #[serde(default, rename = "app")]
     pub apps: Vec<AppSettings>,
@@ -82,7 +96,7 @@ impl Default for Limits {
             outbox_max_bytes: 512 * 1024,
             outbox_max_entries: 8192,
             write_stall_timeout: None,
-            heartbeats_per_second: 1,
+            heartbeats_per_second: 4,
             heartbeat_burst: 10,
             admin_max_connections: 64,
             admin_header_timeout: Duration::from_secs(10),
@@ -104,6 +118,10 @@ impl Default for Config {
             admin_listen: default_admin_listen(),
             admin_token: None,
             data_dir: None,
+            tls_listen: String::new(),
+            tls_cert: None,
+            tls_key: None,
+            admin_tls: false,
             apps: Vec::new(),
             limits: Limits::default(),
         }
@@ -121,6 +139,7 @@ impl Config {
     /// Parses and checks a configuration.
     pub fn from_toml(text: &str) -> Result<Config, String> {
         let config: Config = toml::from_str(text).map_err(|e| e.to_string())?;
+        config.check_tls()?;
         let limits = &config.limits;
         if limits.listen_backlog == 0
             || limits.max_unauthenticated_per_ip == 0
@@ -143,6 +162,21 @@ impl Config {
             }
         }
         Ok(config)
+    }
+
+    /// Refuses a TLS setting that cannot work: a TLS listener (or TLS for the admin API)
+    /// without both the certificate and the key, or those without anything that uses them.
+    pub fn check_tls(&self) -> Result<(), String> {
+        let wants = !self.tls_listen.is_empty() || self.admin_tls;
+        let has = (self.tls_cert.is_some(), self.tls_key.is_some());
+        match (wants, has) {
+            (true, (true, true)) | (false, (false, false)) => Ok(()),
+            (true, _) => Err("tls_listen and admin_tls need both tls_cert and tls_key".into()),
+            (false, _) => Err(
+                "tls_cert and tls_key are set but nothing uses them: set tls_listen or admin_tls"
+                    .into(),
+            ),
+        }
     }
 
     /// The embedded default app: Ultimate with both switches on, so that every API works out of
@@ -180,6 +214,13 @@ mod tests {
         assert_eq!(config.admin_listen, DEFAULT_ADMIN_LISTEN);
         assert_eq!(config.apps.len(), 1);
         assert_eq!(config.limits, Limits::default());
+        assert!(Config::from_toml("tls_listen = \"127.0.0.1:1\"").is_err());
+        assert!(Config::from_toml("tls_cert = \"c.pem\"\ntls_key = \"k.pem\"").is_err());
+        let tls = Config::from_toml(
+            "tls_listen = \"127.0.0.1:1\"\ntls_cert = \"c.pem\"\ntls_key = \"k.pem\"",
+        )
+        .unwrap();
+        assert_eq!(tls.tls_cert.as_deref(), Some(Path::new("c.pem")));
         assert!(Config::from_toml("lisen = 1").is_err());
         let config = Config::from_toml(
             "[limits]\nlisten_backlog = 16\nwrite_stall_timeout = \"5s\"\noutbox_max_bytes = 4096",

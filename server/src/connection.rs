@@ -11,12 +11,11 @@
 //! not read.
 
 use std::future::{poll_fn, Future};
+use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
-
-use tokio::net::TcpStream;
 
 use imstatus_protocol::{
     decode_request, encode, split_frame, Request, ServerMessage, Split, MAX_REQUEST_FRAME_LEN,
@@ -28,7 +27,11 @@ use crate::config::Limits;
 use crate::engine::{CloseReason, ConnId, EngineError, Login};
 use crate::hub::{now_ms, Hub};
 use crate::outbox::{End, Outbox};
+use crate::transport::Transport;
 use crate::wire;
+
+/// Why a connection that does not read is closed.
+const SLOW_CONSUMER: &str = "a slow consumer: its outbox outgrew its limits";
 
 /// What a connection may do next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,36 +46,22 @@ enum Phase {
 
 /// What woke the connection.
 enum Event {
-    Readable(std::io::Result<()>),
+    /// Bytes arrived (appended to the input), or the peer closed (0), or the stream failed.
+    Read(std::io::Result<usize>),
     /// The outbox has something to write, or ended.
     Out,
 }
 
-/// Polls a second source when the first is not ready.
-trait OrElsePending<T> {
-    fn or_else_pending(self, other: impl FnOnce() -> Poll<T>) -> Poll<T>;
-}
-
-impl<T> OrElsePending<T> for Poll<T> {
-    fn or_else_pending(self, other: impl FnOnce() -> Poll<T>) -> Poll<T> {
-        match self {
-            Poll::Ready(value) => Poll::Ready(value),
-            Poll::Pending => other(),
-        }
-    }
-}
-
-/// Serves one accepted connection until it closes. `unauthenticated` is held until the
-/// connection logs in (it counts against its address's cap until then).
-pub fn serve<P: Send + 'static>(
+/// Serves one accepted connection from `peer` until it closes. `unauthenticated` is held until
+/// the connection logs in (it counts against its address's cap until then).
+pub fn serve<P: Send + 'static, T: Transport + 'static>(
     hub: Arc<Hub>,
-    conn: ConnId,
-    stream: TcpStream,
+    (conn, peer): (ConnId, IpAddr),
+    stream: T,
     limits: Arc<Limits>,
     unauthenticated: P,
 ) -> impl std::future::Future<Output = ()> + Send {
-    let _ = stream.set_nodelay(true);
-    let outbox = hub.open(conn, now_ms());
+    let outbox = hub.open_from(conn, Some(peer), now_ms());
     let connection = Connection {
         heartbeats: Budget::new(),
         stall_ms: millis(limits.write_stall_timeout.unwrap_or(limits.login_timeout)),
@@ -93,10 +82,10 @@ pub fn serve<P: Send + 'static>(
 }
 
 /// A connection's state, owned by its task.
-struct Connection<P> {
+struct Connection<P, T> {
     hub: Arc<Hub>,
     conn: ConnId,
-    stream: TcpStream,
+    stream: T,
     outbox: Arc<Outbox>,
     limits: Arc<Limits>,
     phase: Phase,
@@ -115,7 +104,7 @@ struct Connection<P> {
     out_first: bool,
 }
 
-impl<P> Connection<P> {
+impl<P, T: Transport> Connection<P, T> {
     async fn run(mut self) {
         let why = loop {
             let event = self.next_event().await;
@@ -124,6 +113,9 @@ impl<P> Connection<P> {
                     let (rest, end) = self.write_now();
                     if let Some(rest) = rest {
                         if let Err(why) = self.write(&rest).await {
+                            if why == SLOW_CONSUMER {
+                                self.hub.metrics.slow_consumer();
+                            }
                             self.outbox.end(End::Overflow);
                             break why;
                         }
@@ -131,51 +123,68 @@ impl<P> Connection<P> {
                     match end {
                         None => {}
                         Some(End::Overflow) => {
-                            break "a slow consumer: its outbox outgrew its limits"
+                            self.hub.metrics.slow_consumer();
+                            break SLOW_CONSUMER;
                         }
                         Some(_) => break "closed by the server",
                     }
                 }
-                Event::Readable(Err(_)) => break "the socket failed",
-                Event::Readable(Ok(())) => match read_some(&self.stream, &mut self.input) {
-                    Read::Nothing => {}
-                    Read::Closed => break "closed by the peer",
-                    Read::Data => {
-                        if let Err(why) = Box::pin(self.handle_frames()).await {
-                            tracing::info!(conn = self.conn, why, "refusing connection");
-                            // Send what is queued (the refusal), then close.
-                            self.outbox.end(End::Done);
-                            self.reading = false;
-                        }
+                Event::Read(Err(_)) => break "the socket failed",
+                Event::Read(Ok(0)) => break "closed by the peer",
+                Event::Read(Ok(_)) => {
+                    if let Err(why) = Box::pin(self.handle_frames()).await {
+                        let (app, user) = self.who();
+                        tracing::info!(conn = self.conn, app, user, why, "refusing connection");
+                        // Send what is queued (the refusal), then close.
+                        self.outbox.end(End::Done);
+                        self.reading = false;
                     }
-                },
+                    if self.input.is_empty() {
+                        // Hold no buffer while idle.
+                        self.input = Vec::new();
+                    }
+                }
             }
         };
-        tracing::debug!(conn = self.conn, why, "connection closing");
+        let (app, user) = self.who();
+        if why == SLOW_CONSUMER {
+            tracing::info!(conn = self.conn, app, user, why, "connection closing");
+        } else {
+            tracing::debug!(conn = self.conn, app, user, why, "connection closing");
+        }
         self.unauthenticated = None;
         self.hub.closed(self.conn, now_ms());
+    }
+
+    /// The app and user logged in on this connection, for the logs.
+    fn who(&self) -> (Option<u32>, Option<String>) {
+        let key = self.hub.engine.session_user(self.conn);
+        (key.as_ref().map(|k| k.app), key.map(|k| k.user.to_string()))
     }
 
     /// Waits for the outbox or the socket. Polled by hand rather than with `select!`: an idle
     /// connection then keeps no future.
     fn next_event(&mut self) -> impl std::future::Future<Output = Event> + '_ {
         self.out_first = !self.out_first;
-        let (outbox, stream, reading, out_first) =
-            (&self.outbox, &self.stream, self.reading, self.out_first);
+        let (outbox, stream, input, reading, out_first) = (
+            &self.outbox,
+            &mut self.stream,
+            &mut self.input,
+            self.reading,
+            self.out_first,
+        );
         poll_fn(move |cx| {
-            let out = |cx: &mut Context<'_>| outbox.poll_ready(cx).map(|()| Event::Out);
-            let read = |cx: &mut Context<'_>| {
-                if reading {
-                    stream.poll_read_ready(cx).map(Event::Readable)
-                } else {
-                    Poll::Pending
-                }
-            };
             if out_first {
-                out(cx).or_else_pending(|| read(cx))
-            } else {
-                read(cx).or_else_pending(|| out(cx))
+                if let Poll::Ready(()) = outbox.poll_ready(cx) {
+                    return Poll::Ready(Event::Out);
+                }
             }
+            if reading {
+                if let Poll::Ready(read) = stream.poll_read_into(cx, input) {
+                    return Poll::Ready(Event::Read(read));
+                }
+            }
+            outbox.poll_ready(cx).map(|()| Event::Out)
         })
     }
 
@@ -183,14 +192,18 @@ impl<P> Connection<P> {
     /// a buffer of the thread's (so that writing a push allocates nothing). Answers what is
     /// left to write, if anything, and the outbox's end, if it ended. An ending outbox's last
     /// frame says why, for a kick or an expired UserSig.
-    fn write_now(&self) -> (Option<Vec<u8>>, Option<End>) {
+    fn write_now(&mut self) -> (Option<Vec<u8>>, Option<End>) {
         thread_local! {
             static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
         }
         SCRATCH.with(|scratch| {
             let mut buf = scratch.borrow_mut();
             buf.clear();
-            let end = self.outbox.take_into(&mut buf);
+            let now = Instant::now();
+            let metrics = &self.hub.metrics;
+            let end = self.outbox.take_into(&mut buf, |push| {
+                metrics.push_written(now.saturating_duration_since(push.decided_at))
+            });
             let last = match end {
                 Some(End::Overflow) => return (None, end),
                 Some(End::Close(CloseReason::Kicked)) => Some(encode(&ServerMessage::Kicked)),
@@ -203,15 +216,19 @@ impl<P> Connection<P> {
                 buf.extend_from_slice(&(last.len() as u32).to_be_bytes());
                 buf.extend_from_slice(&last);
             }
+            // Polled without a waker: whatever does not go at once is awaited by `write`, which
+            // says why if the socket is closed or failed.
+            let mut cx = Context::from_waker(Waker::noop());
             let mut written = 0;
             while written < buf.len() {
-                match self.stream.try_write(&buf[written..]) {
-                    Ok(n) if n > 0 => written += n,
-                    // Would block, closed or failed: the awaited write says which.
+                match self.stream.poll_write_some(&mut cx, &buf[written..]) {
+                    Poll::Ready(Ok(n)) if n > 0 => written += n,
                     _ => break,
                 }
             }
-            let rest = (written < buf.len()).then(|| buf[written..].to_vec());
+            let sent = written == buf.len()
+                && matches!(self.stream.poll_send_buffered(&mut cx), Poll::Ready(Ok(())));
+            let rest = (!sent).then(|| buf[written..].to_vec());
             if buf.capacity() > 64 * 1024 {
                 // A large login snapshot passed through: do not keep its room for ever.
                 *buf = Vec::new();
@@ -225,73 +242,50 @@ impl<P> Connection<P> {
     /// it). Tries the write first: the socket nearly always has room, and then no timer is made.
     /// A hand-polled future, small because the connection's future holds it.
     fn write<'a>(
-        &'a self,
+        &'a mut self,
         mut bytes: &'a [u8],
     ) -> impl std::future::Future<Output = Result<(), &'static str>> + 'a {
-        let (stream, outbox) = (&self.stream, &self.outbox);
+        let (stream, outbox) = (&mut self.stream, &self.outbox);
         let stall = Duration::from_millis(self.stall_ms);
         let mut deadline: Option<Pin<Box<tokio::time::Sleep>>> = None;
-        poll_fn(move |cx| loop {
-            if bytes.is_empty() {
-                return Poll::Ready(Ok(()));
-            }
-            match stream.try_write(bytes) {
-                Ok(0) => return Poll::Ready(Err("the socket is closed")),
-                Ok(n) => {
-                    bytes = &bytes[n..];
-                    // Progress: the stall timeout starts again.
-                    deadline = None;
-                    continue;
+        poll_fn(move |cx| {
+            loop {
+                let progress = if bytes.is_empty() {
+                    match stream.poll_send_buffered(cx) {
+                        Poll::Ready(Ok(())) => return Poll::Ready(Ok(())),
+                        Poll::Ready(Err(_)) => return Poll::Ready(Err("the socket failed")),
+                        Poll::Pending => false,
+                    }
+                } else {
+                    match stream.poll_write_some(cx, bytes) {
+                        Poll::Ready(Ok(0)) => return Poll::Ready(Err("the socket is closed")),
+                        Poll::Ready(Ok(n)) => {
+                            bytes = &bytes[n..];
+                            true
+                        }
+                        Poll::Ready(Err(_)) => return Poll::Ready(Err("the socket failed")),
+                        Poll::Pending => false,
+                    }
+                };
+                if !progress {
+                    break;
                 }
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-                Err(_) => return Poll::Ready(Err("the socket is closed")),
+                // Progress: the stall timeout starts again.
+                deadline = None;
             }
             if outbox.poll_overflowed(cx).is_ready() {
-                return Poll::Ready(Err("a slow consumer: its outbox outgrew its limits"));
-            }
-            match stream.poll_write_ready(cx) {
-                Poll::Ready(Ok(())) => continue,
-                Poll::Ready(Err(_)) => return Poll::Ready(Err("the socket failed")),
-                Poll::Pending => {}
+                return Poll::Ready(Err(SLOW_CONSUMER));
             }
             let sleep = deadline.get_or_insert_with(|| Box::pin(tokio::time::sleep(stall)));
-            return sleep
+            sleep
                 .as_mut()
                 .poll(cx)
-                .map(|()| Err("no write progress within the stall timeout"));
+                .map(|()| Err("no write progress within the stall timeout"))
         })
     }
 }
 
-/// What a read brought.
-enum Read {
-    /// Nothing after all (a spurious wake-up).
-    Nothing,
-    /// The peer closed its side.
-    Closed,
-    /// Bytes, now at the end of the buffer.
-    Data,
-}
-
-/// Reads what the socket has into `input` without waiting.
-fn read_some(stream: &TcpStream, input: &mut Vec<u8>) -> Read {
-    // Room for a typical request at once; a large one grows the buffer as it arrives.
-    input.reserve(if input.is_empty() { 512 } else { 4096 });
-    match stream.try_read_buf(input) {
-        Ok(0) => Read::Closed,
-        Ok(_) => Read::Data,
-        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-            if input.is_empty() {
-                // Hold no buffer while idle.
-                *input = Vec::new();
-            }
-            Read::Nothing
-        }
-        Err(_) => Read::Closed,
-    }
-}
-
-impl<P> Connection<P> {
+impl<P, T: Transport> Connection<P, T> {
     /// Handles every whole frame at the front of the input, then drops them from it. Answers
     /// why the connection must close, if it must.
     async fn handle_frames(&mut self) -> Result<(), String> {
@@ -339,8 +333,14 @@ impl<P> Connection<P> {
     async fn handle_frame(&mut self, bytes: &[u8]) -> Result<(), String> {
         let frame = match decode_request(bytes) {
             Ok(frame) => frame,
-            Err(why) => return Err(refuse(&self.outbox, codes::ERR_INVALID_PARAMETERS, &why)),
+            Err(why) => {
+                self.hub
+                    .metrics
+                    .refused("invalid", codes::ERR_INVALID_PARAMETERS);
+                return Err(refuse(&self.outbox, codes::ERR_INVALID_PARAMETERS, &why));
+            }
         };
+        let command = command_name(&frame.request);
         let allowed = match (self.phase, &frame.request) {
             (Phase::New, Request::Hello { version }) if *version == PROTOCOL_VERSION => Ok(()),
             (Phase::New, Request::Hello { version }) => Err((
@@ -364,6 +364,7 @@ impl<P> Connection<P> {
             )),
         };
         if let Err((code, why)) = allowed {
+            self.hub.metrics.refused(command, code);
             return Err(refuse_request(&self.outbox, frame.id, code, &why));
         }
         if matches!(frame.request, Request::Heartbeat)
@@ -381,13 +382,34 @@ impl<P> Connection<P> {
                     self.limits.heartbeats_per_second
                 ),
             };
+            // It did arrive: the connection is alive (D2), whatever else it costs the engine.
+            self.hub.engine.touch(self.conn, now_ms());
+            self.hub
+                .metrics
+                .refused(command, codes::ERR_SDK_COMM_API_CALL_FREQUENCY_LIMIT);
             self.outbox.send(&encode(&refusal));
             return Ok(());
         }
         let slot = self.outbox.reserve();
         let is_logout = matches!(frame.request, Request::Logout);
+        let login_app = match frame.request {
+            Request::Login { sdk_app_id, .. } => Some(sdk_app_id),
+            _ => None,
+        };
+        let started = Instant::now();
         let reply = handle(&self.hub, self.conn, frame.id, frame.request).await;
-        let failed = matches!(reply, ServerMessage::Error { .. });
+        let code = match reply {
+            ServerMessage::Error { code, .. } => code,
+            _ => 0,
+        };
+        self.hub.metrics.reply(command, code, started.elapsed());
+        if let (Some(app), true) = (login_app, code != 0) {
+            // Labelled by app only when it is one of ours: a label per made-up app ID would
+            // let anyone grow the metrics without bound.
+            let known = self.hub.engine.app_settings(app).is_some();
+            self.hub.metrics.login_rejected(known.then_some(app), code);
+        }
+        let failed = code != 0;
         self.outbox.fill(slot, &encode(&reply));
         match self.phase {
             Phase::New => self.phase = Phase::Greeted,
@@ -413,6 +435,20 @@ impl<P> Connection<P> {
     }
 }
 
+/// The name of a request's command, as the metrics label it.
+fn command_name(request: &Request) -> &'static str {
+    match request {
+        Request::Hello { .. } => "hello",
+        Request::Login { .. } => "login",
+        Request::Logout => "logout",
+        Request::Heartbeat => "heartbeat",
+        Request::SetSelfStatus { .. } => "set_self_status",
+        Request::GetUserStatus { .. } => "get_user_status",
+        Request::Subscribe { .. } => "subscribe",
+        Request::Unsubscribe { .. } => "unsubscribe",
+    }
+}
+
 /// Answers a bad frame with id 0 and closes only this connection (B2). Answers why.
 fn refuse(outbox: &Outbox, code: i32, desc: &str) -> String {
     refuse_request(outbox, 0, code, desc)
@@ -420,7 +456,7 @@ fn refuse(outbox: &Outbox, code: i32, desc: &str) -> String {
 
 /// Answers a request that ends the connection. Answers why.
 fn refuse_request(outbox: &Outbox, id: u64, code: i32, desc: &str) -> String {
-    tracing::info!(code, desc, "refusing connection");
+    tracing::debug!(code, desc, "refusal sent");
     let message = ServerMessage::Error {
         id,
         code,
@@ -469,7 +505,14 @@ async fn handle(hub: &Hub, conn: ConnId, id: u64, request: Request) -> ServerMes
             .unsubscribe(conn, user_ids.as_deref(), now)
             .map(|()| Vec::new()),
     };
+    // A login reply tells the SDK the app's heartbeat timeout, so that it heartbeats often
+    // enough whatever it was configured with.
+    let mut heartbeat_timeout_ms = None;
     if is_login && result.is_ok() {
+        heartbeat_timeout_ms = engine
+            .session_user(conn)
+            .and_then(|key| engine.app_settings(key.app))
+            .map(|app| millis(app.heartbeat_timeout));
         hub.durable().await;
     }
     match result {
@@ -478,6 +521,7 @@ async fn handle(hub: &Hub, conn: ConnId, id: u64, request: Request) -> ServerMes
             statuses: statuses.iter().map(wire::status).collect(),
             protocol_version,
             server_time_ms,
+            heartbeat_timeout_ms,
         },
         Err(EngineError { code, desc }) => ServerMessage::Error { id, code, desc },
     }

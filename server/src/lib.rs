@@ -6,13 +6,22 @@
 mod admin;
 mod config;
 mod connection;
+pub mod dev_cert;
 mod durable;
+mod effects;
 pub mod engine;
+#[doc(hidden)]
+pub mod fuzzing;
 mod hub;
+pub mod metrics;
 mod outbox;
+mod process;
 pub mod testing;
+mod tls;
+mod transport;
 mod unauthenticated;
 pub mod usersig;
+pub mod webhook;
 pub mod wire;
 
 use imstatus_protocol::codes;
@@ -41,11 +50,20 @@ const RECOVERY_SLICE: usize = 2000;
 /// How often the engine's deadlines (D2, L5, S7, UserSig expiry) are applied.
 const TICK_INTERVAL: Duration = Duration::from_millis(100);
 
+/// How long a shutdown waits for state-change callbacks still queued.
+const WEBHOOK_DRAIN: Duration = Duration::from_secs(5);
+
+/// How often the metrics fold what was recorded into their histograms (every second): what
+/// the hot paths record meanwhile stays small.
+const UPKEEP_EVERY_TICKS: u64 = 10;
+
 /// What a started server tells its caller.
 #[derive(Debug, Clone)]
 pub struct Started {
-    /// Where SDK clients connect.
+    /// Where SDK clients connect: the plaintext listener, or the TLS one when that is the only.
     pub addr: SocketAddr,
+    /// Where SDK clients connect over TLS, if TLS is on.
+    pub tls_addr: Option<SocketAddr>,
     /// Where the admin HTTP API listens, if it is on.
     pub admin_addr: Option<SocketAddr>,
     /// The token the admin API wants as `Authorization: Bearer <token>`.
@@ -165,9 +183,21 @@ pub async fn run(
     ));
     let default_app = configure_apps(&hub.engine, &config)?;
 
-    let listener = listen(&config.listen, limits.listen_backlog)
-        .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
-    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let certificates = match (&config.tls_cert, &config.tls_key) {
+        (Some(cert), Some(key)) => Some(tls::Certificates::load(cert, key)?),
+        _ => None,
+    };
+    let acceptor = certificates.as_ref().map(|c| c.acceptor()).transpose()?;
+    let plain = listen_on(&config.listen, limits.listen_backlog)?;
+    let secure = match &acceptor {
+        Some(_) => listen_on(&config.tls_listen, limits.listen_backlog)?,
+        None => None,
+    };
+    let local = |l: &Option<TcpListener>| l.as_ref().and_then(|l| l.local_addr().ok());
+    let tls_addr = local(&secure);
+    let addr = local(&plain)
+        .or(tls_addr)
+        .ok_or("neither listen nor tls_listen is set: there is nothing to serve clients on")?;
     let admin_token = config
         .admin_token
         .clone()
@@ -183,21 +213,30 @@ pub async fn run(
     };
     let started = Started {
         addr,
+        tls_addr,
         admin_addr: admin_listener.as_ref().and_then(|l| l.local_addr().ok()),
         admin_token: admin_token.clone(),
         default_app,
     };
-    tracing::info!(%addr, admin = ?started.admin_addr, epoch, "imstatus server listening");
+    tracing::info!(%addr, tls = ?tls_addr, admin = ?started.admin_addr, epoch, "imstatus server listening");
     ready(&started);
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut tasks = JoinSet::new();
     if let Some(listener) = admin_listener {
+        let admin_acceptor = acceptor.clone().filter(|_| config.admin_tls);
         tasks.spawn(admin::serve(
             listener,
+            admin_acceptor,
             hub.clone(),
             admin_token,
             limits.clone(),
+            wait_for(stop_rx.clone()),
+        ));
+    }
+    if let Some(certificates) = certificates {
+        tasks.spawn(tls::reload_on_sighup(
+            certificates,
             wait_for(stop_rx.clone()),
         ));
     }
@@ -207,36 +246,87 @@ pub async fn run(
     let mut next_conn: u64 = 1;
     tokio::pin!(shutdown);
     loop {
-        tokio::select! {
+        let (accepted, over_tls) = tokio::select! {
             _ = &mut shutdown => break,
-            accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => {
-                    let Some(permit) = unauthenticated.admit(peer.ip()) else {
-                        tracing::info!(%peer, "refusing a connection: too many from this address have not logged in");
-                        continue;
-                    };
-                    let conn = next_conn;
-                    next_conn += 1;
-                    connections.spawn(connection::serve(hub.clone(), conn, stream, limits.clone(), permit));
-                }
-                // Running out of file descriptors must not end the server: wait, then go on.
-                Err(e) => {
-                    tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-            },
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            accepted = accept(&plain) => (accepted, false),
+            accepted = accept(&secure) => (accepted, true),
+            Some(_) = connections.join_next(), if !connections.is_empty() => continue,
+        };
+        let (stream, peer) = match accepted {
+            Ok(accepted) => accepted,
+            // Running out of file descriptors must not end the server: wait, then go on.
+            Err(e) => {
+                tracing::warn!(error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let Some(permit) = unauthenticated.admit(peer.ip()) else {
+            tracing::info!(%peer, "refusing a connection: too many from this address have not logged in");
+            continue;
+        };
+        let conn = next_conn;
+        next_conn += 1;
+        let _ = stream.set_nodelay(true);
+        let (hub, limits) = (hub.clone(), limits.clone());
+        match (&acceptor, over_tls) {
+            (Some(acceptor), true) => {
+                let handshake = acceptor.accept(stream);
+                connections.spawn(async move {
+                    // The handshake counts against the login deadline too.
+                    match tokio::time::timeout(limits.login_timeout, handshake).await {
+                        Ok(Ok(stream)) => {
+                            connection::serve(hub, (conn, peer.ip()), stream, limits, permit).await
+                        }
+                        Ok(Err(e)) => tracing::info!(%peer, error = %e, "TLS handshake failed"),
+                        Err(_) => {
+                            tracing::info!(%peer, "no TLS handshake within the login timeout")
+                        }
+                    }
+                });
+            }
+            _ => {
+                connections.spawn(connection::serve(
+                    hub,
+                    (conn, peer.ip()),
+                    stream,
+                    limits,
+                    permit,
+                ));
+            }
         }
     }
     tracing::info!("shutting down");
-    drop(listener);
+    drop(plain);
+    drop(secure);
     let _ = stop_tx.send(true);
     // Every connection sends what is queued for it, then closes.
     hub.end_all();
     while connections.join_next().await.is_some() {}
     while tasks.join_next().await.is_some() {}
     hub.durable().await;
+    hub.webhooks_drained(WEBHOOK_DRAIN).await;
     Ok(())
+}
+
+/// Accepts on `listener`, or waits for ever when there is none.
+async fn accept(
+    listener: &Option<TcpListener>,
+) -> std::io::Result<(tokio::net::TcpStream, SocketAddr)> {
+    match listener {
+        Some(listener) => listener.accept().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// A listener on `addr`, or none when `addr` is empty.
+fn listen_on(addr: &str, backlog: u32) -> Result<Option<TcpListener>, String> {
+    if addr.is_empty() {
+        return Ok(None);
+    }
+    listen(addr, backlog)
+        .map(Some)
+        .map_err(|e| format!("cannot listen on {addr}: {e}"))
 }
 
 /// A listener on `addr` with room for `backlog` connections not yet accepted.
@@ -264,15 +354,20 @@ async fn tick_loop(hub: Arc<Hub>, stop: watch::Receiver<bool>) {
     let stopped = wait_for(stop);
     tokio::pin!(stopped);
     let mut recovering = true;
+    let mut ticks: u64 = 0;
     loop {
         tokio::select! {
             _ = &mut stopped => return,
             _ = interval.tick() => {
                 hub.engine.tick(now_ms());
+                ticks += 1;
+                if ticks % UPKEEP_EVERY_TICKS == 0 {
+                    hub.metrics.upkeep();
+                }
                 // After a start, bring back the users kept from earlier runs a slice at a
                 // time, so their deadlines come due without the start waiting for them.
                 if recovering {
-                    recovering = hub.engine.recover_some(RECOVERY_SLICE);
+                    recovering = hub.engine.recover_some(hub.recovery_slice(RECOVERY_SLICE));
                 }
             }
         }

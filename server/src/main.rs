@@ -21,6 +21,17 @@ use imstatus_server::{self as server, Config, Started, DEFAULT_SDK_APP_ID};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// How logs are written to stderr: lines for people, or JSON lines (one object per event,
+    /// with the connection, app and user as fields where known) for a log pipeline.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+}
+
+/// How logs are written.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -51,6 +62,16 @@ enum Command {
         /// Validity in seconds.
         #[arg(long, default_value_t = usersig::DEFAULT_EXPIRE_SECS)]
         expire: u64,
+    },
+    /// Makes a certificate authority and a server certificate it signs, for development: writes
+    /// ca.pem (what clients trust), cert.pem and key.pem (tls_cert and tls_key) into DIR.
+    DevCert {
+        /// Where to write the files.
+        #[arg(long, default_value = "imstatus-dev-cert")]
+        out: PathBuf,
+        /// DNS names and IP addresses of the server.
+        #[arg(default_values_t = ["localhost".to_string(), "127.0.0.1".to_string()])]
+        names: Vec<String>,
     },
     /// Sets your custom status (empty text clears it), then logs out.
     Set {
@@ -100,7 +121,7 @@ struct Who {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let serving = matches!(cli.command, Command::Serve { .. });
-    init_logging(if serving { "info" } else { "warn" });
+    init_logging(if serving { "info" } else { "warn" }, cli.log_format);
     let result = match cli.command {
         Command::Serve {
             config,
@@ -120,6 +141,7 @@ fn main() -> ExitCode {
             );
             Ok(())
         }
+        Command::DevCert { out, names } => dev_cert(&out, &names),
         Command::Set { who, text, hold } => set(who, text, hold),
         Command::Get { who, ids } => get(who, ids),
         Command::Watch { who, ids } => watch(who, ids),
@@ -133,14 +155,47 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_logging(default: &str) {
+fn init_logging(default: &str, format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("IMSTATUS_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => logs
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
+        // The event's fields at the top level, beside "timestamp", "level" and "message".
+        LogFormat::Json => logs.json().flatten_event(true).init(),
+    }
+}
+
+fn dev_cert(out: &std::path::Path, names: &[String]) -> Result<(), String> {
+    let ca = imstatus_server::dev_cert::DevCa::new("imstatus development CA");
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let cert = ca.server_cert(&names);
+    std::fs::create_dir_all(out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
+    let write = |name: &str, text: &str| {
+        let path = out.join(name);
+        std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        Ok::<_, String>(path)
+    };
+    write("ca.pem", ca.cert_pem())?;
+    write("cert.pem", &cert.cert_pem)?;
+    let key = write("key.pem", &cert.key_pem)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| format!("cannot protect {}: {e}", key.display()))?;
+    }
+    println!(
+        "wrote {0}/ca.pem, {0}/cert.pem and {0}/key.pem for {1}; in imstatus.toml:\n  \
+         tls_listen = \"0.0.0.0:7843\"\n  tls_cert = \"{0}/cert.pem\"\n  tls_key = \"{0}/key.pem\"",
+        out.display(),
+        names.join(", ")
+    );
+    Ok(())
 }
 
 fn unix_now() -> u64 {
@@ -203,6 +258,9 @@ async fn shutdown_signal() {
 
 fn print_banner(started: &Started) {
     println!("imstatus listening on {}", started.addr);
+    if let Some(tls) = started.tls_addr {
+        println!("imstatus listening over TLS on {tls}");
+    }
     if let Some(admin) = started.admin_addr {
         println!(
             "admin API on http://{admin}/v1 (Authorization: Bearer {})",
@@ -269,13 +327,34 @@ fn describe(e: ClientError) -> String {
     format!("error {}: {}", e.code, e.desc)
 }
 
+/// One status as `ID STATUS CUSTOM`, with the custom status escaped: the server keeps any valid
+/// UTF-8, as V2TIM does, so a custom status may hold line breaks, terminal escapes or
+/// direction overrides that would forge other lines or rewrite the terminal.
 fn line(status: &UserStatus) -> String {
     format!(
         "{} {} {}",
-        status.user_id,
+        escape(&status.user_id),
         status.status_type.name(),
-        status.custom_status
+        escape(&status.custom_status)
     )
+}
+
+/// `text` with every control or bidirectional-formatting character (and the backslash that
+/// introduces an escape) written as a Rust escape, so that what is printed is one line of
+/// visible characters.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        let bidi = matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+        if c == '\\' {
+            out.push_str("\\\\");
+        } else if c.is_control() || bidi {
+            out.extend(c.escape_unicode());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 fn set(who: Who, text: String, hold: bool) -> Result<(), String> {

@@ -6,10 +6,12 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use imstatus_protocol::{ServerMessage, WireStatus};
 
+use crate::dev_cert::DevCa;
 use crate::engine::AppSettings;
 use crate::{spawn, usersig, Config, Limits, ServerHandle};
 
@@ -38,6 +40,8 @@ pub struct TestServer {
     pub apps: Vec<AppSettings>,
     /// The limits it was started with.
     pub limits: Limits,
+    /// The CA its TLS certificate comes from, when it has a TLS listener.
+    pub tls_ca: Option<Arc<DevCa>>,
 }
 
 impl TestServer {
@@ -49,13 +53,49 @@ impl TestServer {
     /// Starts a server with `apps` and `limits`.
     pub fn start_with(apps: Vec<AppSettings>, limits: Limits) -> TestServer {
         let data_dir = TempDir::new();
-        let handle = spawn_on("127.0.0.1:0", data_dir.path(), apps.clone(), limits.clone());
-        TestServer {
-            handle: Some(handle),
+        let mut server = TestServer {
+            handle: None,
             data_dir,
             apps,
             limits,
-        }
+            tls_ca: None,
+        };
+        server.handle = Some(server.spawn_on("127.0.0.1:0", "127.0.0.1:0"));
+        server
+    }
+
+    /// Starts a server with `apps` and, beside the plaintext listener, a TLS one whose
+    /// certificate (for `localhost` and `127.0.0.1`) comes from a CA made here
+    /// ([`TestServer::tls_ca_pem`]).
+    pub fn start_tls(apps: Vec<AppSettings>) -> TestServer {
+        let data_dir = TempDir::new();
+        let mut server = TestServer {
+            handle: None,
+            data_dir,
+            apps,
+            limits: Limits::default(),
+            tls_ca: Some(Arc::new(DevCa::new("imstatus test CA"))),
+        };
+        server.handle = Some(server.spawn_on("127.0.0.1:0", "127.0.0.1:0"));
+        server
+    }
+
+    /// Where SDK clients connect over TLS.
+    pub fn tls_addr(&self) -> SocketAddr {
+        self.handle
+            .as_ref()
+            .unwrap()
+            .started()
+            .tls_addr
+            .expect("started with start_tls")
+    }
+
+    /// The PEM of the CA the TLS certificate comes from.
+    pub fn tls_ca_pem(&self) -> &str {
+        self.tls_ca
+            .as_ref()
+            .expect("started with start_tls")
+            .cert_pem()
     }
 
     /// Where SDK clients connect.
@@ -68,29 +108,46 @@ impl TestServer {
         self.handle.as_ref().unwrap().started().admin_addr.unwrap()
     }
 
-    /// Stops the server and starts it again on the same port with the same data.
+    /// Stops the server and starts it again on the same ports with the same data.
     pub fn restart(&mut self) {
-        let addr = self.addr();
+        let addr = self.addr().to_string();
+        let tls = self
+            .handle
+            .as_ref()
+            .unwrap()
+            .started()
+            .tls_addr
+            .map_or("127.0.0.1:0".to_string(), |a| a.to_string());
         self.handle.take().unwrap().stop();
-        self.handle = Some(spawn_on(
-            &addr.to_string(),
-            self.data_dir.path(),
-            self.apps.clone(),
-            self.limits.clone(),
-        ));
+        self.handle = Some(self.spawn_on(&addr, &tls));
     }
-}
 
-fn spawn_on(listen: &str, data_dir: &Path, apps: Vec<AppSettings>, limits: Limits) -> ServerHandle {
-    spawn(Config {
-        listen: listen.into(),
-        admin_listen: "127.0.0.1:0".into(),
-        admin_token: Some("admin-token".into()),
-        data_dir: Some(data_dir.to_path_buf()),
-        apps,
-        limits,
-    })
-    .expect("server starts")
+    fn spawn_on(&self, listen: &str, tls_listen: &str) -> ServerHandle {
+        let (tls_listen, tls_cert, tls_key) = match &self.tls_ca {
+            Some(ca) => {
+                let cert = ca.server_cert(&["localhost", "127.0.0.1"]);
+                let dir = self.data_dir.path();
+                let (cert_path, key_path) = (dir.join("tls-cert.pem"), dir.join("tls-key.pem"));
+                std::fs::write(&cert_path, cert.cert_pem).expect("the certificate is written");
+                std::fs::write(&key_path, cert.key_pem).expect("the key is written");
+                (tls_listen.to_string(), Some(cert_path), Some(key_path))
+            }
+            None => (String::new(), None, None),
+        };
+        spawn(Config {
+            listen: listen.into(),
+            admin_listen: "127.0.0.1:0".into(),
+            admin_token: Some("admin-token".into()),
+            data_dir: Some(self.data_dir.path().join("data")),
+            tls_listen,
+            tls_cert,
+            tls_key,
+            apps: self.apps.clone(),
+            limits: self.limits.clone(),
+            ..Config::default()
+        })
+        .expect("server starts")
+    }
 }
 
 /// A UserSig of the test app for `user`, valid for an hour.
@@ -264,6 +321,15 @@ pub fn admin(
     path: &str,
     body: Option<&str>,
 ) -> (u16, serde_json::Value) {
+    let (status, body) = admin_text(addr, method, path, body);
+    (
+        status,
+        serde_json::from_str(&body).unwrap_or(serde_json::Value::Null),
+    )
+}
+
+/// A minimal HTTP/1.1 call to the admin API: answers (status code, body).
+pub fn admin_text(addr: SocketAddr, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
     let mut stream = TcpStream::connect(addr).unwrap();
     let body = body.unwrap_or("");
     write!(
@@ -275,14 +341,46 @@ pub fn admin(
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
     let status: u16 = response[9..12].parse().unwrap();
-    let json = response
+    let body = response
         .split_once("\r\n\r\n")
         .map(|(_, b)| b)
         .unwrap_or("");
-    (
-        status,
-        serde_json::from_str(json).unwrap_or(serde_json::Value::Null),
-    )
+    (status, body.to_string())
+}
+
+/// One scrape of `GET /metrics`, to read series from.
+pub struct Scrape(pub String);
+
+impl Scrape {
+    /// Scrapes the server whose admin API is at `addr`.
+    pub fn take(addr: SocketAddr) -> Scrape {
+        let (status, body) = admin_text(addr, "GET", "/metrics", None);
+        assert_eq!(status, 200, "{body}");
+        Scrape(body)
+    }
+
+    /// The value of one series, written as the scrape writes it (`name` or
+    /// `name{label="value",...}`, labels in their registered order); 0 when it is absent.
+    pub fn value(&self, series: &str) -> f64 {
+        self.0
+            .lines()
+            .filter(|line| !line.starts_with('#'))
+            .find_map(|line| {
+                let (name, value) = line.rsplit_once(' ')?;
+                (name == series).then(|| value.parse().expect("a number"))
+            })
+            .unwrap_or(0.0)
+    }
+
+    /// The names of every metric in the scrape (from its `# TYPE` lines).
+    pub fn names(&self) -> Vec<String> {
+        self.0
+            .lines()
+            .filter_map(|line| line.strip_prefix("# TYPE "))
+            .filter_map(|rest| rest.split(' ').next())
+            .map(str::to_string)
+            .collect()
+    }
 }
 
 /// A directory of its own under the system's temporary directory, removed on drop.

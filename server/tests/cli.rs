@@ -80,6 +80,33 @@ fn run(args: &[&str]) -> (bool, String, String) {
 }
 
 #[test]
+fn a_custom_status_cannot_forge_lines_or_escape_the_terminal() {
+    // covers: C1 (any valid UTF-8 is kept; the command line prints it escaped)
+    let server = TestServer::start(vec![app()]);
+    let (mut alice, _) = Wire::login(server.addr(), "alice", "Linux", "a1");
+    let forged = "busy\nbob OFFLINE \u{1b}[2J\u{202e}olleh\\";
+    let reply = alice.request(&format!(
+        r#""op":"set_self_status","custom_status":{}"#,
+        serde_json::to_string(forged).unwrap()
+    ));
+    assert!(
+        matches!(reply, imstatus_protocol::ServerMessage::Ok { .. }),
+        "{reply:?}"
+    );
+    let addr = server.addr().to_string();
+    let app_id = APP.to_string();
+    let (ok, out, err) = run(&[
+        "get", "--server", &addr, "--app-id", &app_id, "--key", KEY, "--user", "carol", "alice",
+    ]);
+    assert!(ok, "{err}");
+    assert_eq!(
+        out,
+        "alice ONLINE busy\\u{a}bob OFFLINE \\u{1b}[2J\\u{202e}olleh\\\\\n"
+    );
+    assert_eq!(out.lines().count(), 1);
+}
+
+#[test]
 fn watch_sees_set_at_once() {
     // covers: N1, C1, C3
     let server = TestServer::start(vec![app()]);
@@ -230,4 +257,61 @@ fn serve_with_no_configuration_starts_the_embedded_default() {
         serve.interrupt(libc::SIGTERM),
         "graceful shutdown on SIGTERM"
     );
+}
+
+#[test]
+fn logs_can_be_json_lines_with_the_connection_as_a_field() {
+    let mut child = Command::new(BIN)
+        .args([
+            "serve",
+            "--log-format",
+            "json",
+            "--listen",
+            "127.0.0.1:0",
+            "--admin-listen",
+            "",
+        ])
+        .env("IMSTATUS_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("imstatus runs");
+    let stderr = child.stderr.take().unwrap();
+    let (tx, lines) = channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let next_json = |what: &str| -> serde_json::Value {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = lines
+                .recv_timeout(left)
+                .unwrap_or_else(|_| panic!("{what} before the deadline"));
+            let event: serde_json::Value = serde_json::from_str(&line)
+                .unwrap_or_else(|e| panic!("a log line that is not JSON ({e}): {line}"));
+            assert!(
+                event["timestamp"].is_string() && event["level"].is_string(),
+                "{line}"
+            );
+            if event["message"].as_str().is_some_and(|m| m.contains(what)) {
+                return event;
+            }
+        }
+    };
+    let listening = next_json("imstatus server listening");
+    let addr = listening["addr"].as_str().expect("the address as a field");
+
+    // A frame that is not a request: the refusal names the connection.
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    std::io::Write::write_all(&mut stream, b"\0\0\0\x05hello").unwrap();
+    let refusal = next_json("refusing connection");
+    assert!(refusal["conn"].is_u64(), "{refusal}");
+    assert!(refusal["why"].is_string(), "{refusal}");
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    assert!(child.wait().unwrap().success());
 }

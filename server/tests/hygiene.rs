@@ -121,10 +121,21 @@ fn connections_that_never_log_in_are_capped_per_address() {
     assert!(matches!(reply, ServerMessage::Ok { .. }), "{reply:?}");
 }
 
-/// Makes `wire` stop reading: it asks for large answers (its own status, 500 times a request)
-/// and reads none, until the kernel's buffers between it and the server are full.
-fn stop_reading(wire: &mut Wire, user: &str) {
-    let ids = vec![format!("\"{user}\""); 500].join(",");
+/// An app whose users may query others as often as they like: `stop_reading` asks a lot.
+fn querying_app() -> imstatus_server::engine::AppSettings {
+    let mut app = app();
+    app.query_rate.calls = 1_000_000;
+    app
+}
+
+/// Makes `wire` stop reading: it asks for large answers (500 users' statuses, some 30 KB, for
+/// a request of 4 KB) and reads none, until the kernel's buffers between it and the server are
+/// full and the server, blocked on its write, stops reading too.
+fn stop_reading(wire: &mut Wire) {
+    let ids = (0..500)
+        .map(|i| format!("\"someone{i}\""))
+        .collect::<Vec<_>>()
+        .join(",");
     let query = format!(r#"{{"id":7,"op":"get_user_status","user_ids":[{ids}]}}"#);
     let mut frame = (query.len() as u32).to_be_bytes().to_vec();
     frame.extend_from_slice(query.as_bytes());
@@ -143,7 +154,7 @@ fn a_client_that_never_reads_is_closed_when_its_outbox_is_full() {
         write_stall_timeout: Some(Duration::from_secs(3600)),
         ..Limits::default()
     };
-    let server = TestServer::start_with(vec![app()], limits);
+    let server = TestServer::start_with(vec![querying_app()], limits);
     let users: Vec<String> = (0..30).map(|i| format!("u{i}")).collect();
     let (mut sloth, _) = Wire::login(server.addr(), "sloth", "Linux", "s1");
     let list = users
@@ -158,7 +169,7 @@ fn a_client_that_never_reads_is_closed_when_its_outbox_is_full() {
         .iter()
         .map(|u| Wire::login(server.addr(), u, "Android", "d").0)
         .collect();
-    stop_reading(&mut sloth, "sloth");
+    stop_reading(&mut sloth);
     // Now 30 users change: more distinct users than the sloth's outbox may hold, and the
     // stall timeout is an hour away.
     for (i, writer) in writers.iter_mut().enumerate() {
@@ -179,11 +190,11 @@ fn a_client_whose_socket_stops_taking_data_is_closed_after_the_stall_timeout() {
         outbox_max_entries: 1 << 20,
         ..Limits::default()
     };
-    let server = TestServer::start_with(vec![app()], limits);
+    let server = TestServer::start_with(vec![querying_app()], limits);
     let (mut sloth, _) = Wire::login(server.addr(), "sloth", "Linux", "s1");
     let (mut watcher, _) = Wire::login(server.addr(), "watcher", "Web", "w1");
     ok_statuses(&watcher.request(r#""op":"subscribe","user_ids":["sloth"]"#));
-    stop_reading(&mut sloth, "sloth");
+    stop_reading(&mut sloth);
     // Once the server's writes stall for a second, it closes the connection: the watcher
     // hears the sloth go OFFLINE.
     let offline = watcher.wait_status("sloth", Duration::from_secs(30), |s| s.status_type == 2);

@@ -25,6 +25,7 @@ fn start(data_dir: &Path, apps: Vec<AppSettings>) -> ServerHandle {
         data_dir: Some(data_dir.to_path_buf()),
         apps,
         limits: Default::default(),
+        ..Config::default()
     })
     .expect("the server starts")
 }
@@ -702,6 +703,7 @@ fn idle_and_slow_admin_connections_are_closed_and_capped() {
             admin_max_connections: 2,
             ..Default::default()
         },
+        ..Config::default()
     })
     .expect("the server starts");
     let addr = admin(&server);

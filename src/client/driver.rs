@@ -29,6 +29,9 @@ use super::types::{ClientError, LoginStatus};
 
 /// How long the driver sleeps when nothing is scheduled; any command or event wakes it sooner.
 const IDLE_WAKE: Duration = Duration::from_secs(3600);
+/// The shortest heartbeat interval, however short the server's timeout: a floor against a
+/// misconfigured server making the SDK spin.
+const MIN_HEARTBEAT: Duration = Duration::from_millis(100);
 
 /// Where the session stands. The variants that wait for something own the callback waiting
 /// with it, so leaving a phase forces the code to decide what that callback gets.
@@ -100,6 +103,8 @@ pub(crate) struct Driver {
     backoff: Backoff,
     /// Why the client is logged out, for the description of later 6014 errors.
     logged_out_because: Option<&'static str>,
+    /// The app's heartbeat timeout, as the last login reply said.
+    server_heartbeat_timeout: Option<Duration>,
 }
 
 impl Driver {
@@ -119,6 +124,7 @@ impl Driver {
             pending: PendingRequests::default(),
             backoff,
             logged_out_because: None,
+            server_heartbeat_timeout: None,
         }
     }
 
@@ -141,8 +147,15 @@ impl Driver {
         }
     }
 
+    /// The configured heartbeat interval, or less: three tenths of the server's heartbeat
+    /// timeout, so that even with jitter (±10 %) a heartbeat leaves at least every third of it
+    /// and a short timeout never flaps (D2, D3).
     fn heartbeat_interval(&self) -> Duration {
-        self.shared.config.heartbeat_interval
+        let configured = self.shared.config.heartbeat_interval;
+        match self.server_heartbeat_timeout {
+            Some(timeout) => configured.min(timeout * 3 / 10).max(MIN_HEARTBEAT),
+            None => configured,
+        }
     }
 
     fn request_timeout(&self) -> Duration {
@@ -399,8 +412,12 @@ impl Driver {
                 id,
                 statuses,
                 server_time_ms,
+                heartbeat_timeout_ms,
                 ..
             } => {
+                if let Some(timeout) = heartbeat_timeout_ms {
+                    self.server_heartbeat_timeout = Some(Duration::from_millis(timeout));
+                }
                 if let (Some(stamp), Some(sent)) = (server_time_ms, self.pending.sent_at(id)) {
                     lock(&self.shared.server_clock).record(
                         stamp,
@@ -481,8 +498,9 @@ impl Driver {
             .user_id
             .clone();
         let now = Instant::now();
+        let interval = self.heartbeat_interval();
         if let Some(link) = &mut self.link {
-            link.next_heartbeat = now + jittered(self.shared.config.heartbeat_interval);
+            link.next_heartbeat = now + jittered(interval);
         }
         self.phase = Phase::Online;
         self.backoff.reset();

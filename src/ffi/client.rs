@@ -33,11 +33,12 @@ pub const IMS_LOGIN_STATUS_LOGOUT: i32 = 3;
 /// while other threads may still call it.
 ///
 /// Each client has one callback thread, `imstatus-callback` (Linux keeps 15 bytes of a thread
-/// name: `pthread_getname_np` reports `imstatus-callba`), where all of its callbacks and
-/// listener events run one at a time, in order, never inside the `ims_` call that caused them
-/// (unless a dispatcher hook sends them elsewhere; see `ims_config_set_dispatcher`). They may
-/// call any `ims_` function, including `ims_client_free` on their own client, but should return
-/// quickly: every later callback of that client waits behind them.
+/// name: `pthread_getname_np` reports `imstatus-callba`; on Windows the name is the thread's
+/// description, which `GetThreadDescription` and debuggers show whole), where all of its
+/// callbacks and listener events run one at a time, in order, never inside the `ims_` call that
+/// caused them (unless a dispatcher hook sends them elsewhere; see `ims_config_set_dispatcher`).
+/// They may call any `ims_` function, including `ims_client_free` on their own client, but
+/// should return quickly: every later callback of that client waits behind them.
 pub struct ims_client {
     pub(crate) client: Client,
     hub: Arc<Hub>,

@@ -1,4 +1,5 @@
 #include "common.h"
+#include "thread_name.h"
 
 #include <errno.h>
 #include <stdatomic.h>
@@ -118,14 +119,12 @@ void login_ok(ims_client *client, const char *user, const char *sig) {
 }
 
 int is_callback_thread_name(const char *name) {
-  /* Linux keeps 15 bytes of a thread's name: "imstatus-callback" reads "imstatus-callba". */
+  /* Linux keeps 15 bytes of a thread's name: "imstatus-callback" reads "imstatus-callba";
+   * Windows keeps all of it. */
   return strlen(name) >= 15 && strncmp(name, "imstatus-callback", strlen(name)) == 0;
 }
 
-void thread_name(char *buf, size_t len) {
-  buf[0] = '\0';
-  if (pthread_getname_np(pthread_self(), buf, len) != 0) buf[0] = '\0';
-}
+void thread_name(char *buf, size_t len) { ims_test_thread_name(buf, len); }
 
 static void copy_str(char *dst, size_t cap, const char *src) {
   if (!src) {

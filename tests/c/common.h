@@ -11,6 +11,10 @@
  *   IMS_TEST_DEAD_SERVER    an address where nothing listens
  *   IMS_TEST_TIME_SCALE     multiplies every wait (valgrind is slow)
  *   IMSTATUS_SERVER         same as IMS_TEST_SERVER, for clients that set no address
+ *
+ * The same programs run on Windows (tests/windows.rs: built with mingw-w64, whose winpthreads
+ * gives them the same POSIX threads, and run under wine); thread_name.h has the one Windows
+ * branch.
  */
 #ifndef IMS_TEST_COMMON_H
 #define IMS_TEST_COMMON_H
@@ -82,7 +86,7 @@ const char *sig_of(const char *user);
 ims_client *new_client(const char *server, ims_platform platform);
 /* Logs in and waits for success. */
 void login_ok(ims_client *client, const char *user, const char *sig);
-/* The current thread's name ("" if unknown). */
+/* The current thread's name as the OS reports it ("" if unknown; see thread_name.h). */
 void thread_name(char *buf, size_t len);
 /* Whether a thread name is the client's callback thread's (as the OS reports it). */
 int is_callback_thread_name(const char *name);

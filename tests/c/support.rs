@@ -15,6 +15,18 @@ use std::time::{Duration, Instant};
 pub const C_FLAGS: &[&str] = &["-std=c11", "-Wall", "-Wextra", "-Wpedantic", "-Werror"];
 /// The flags the header is held to when included from C++.
 pub const CXX_FLAGS: &[&str] = &["-std=c++17", "-Wall", "-Wextra", "-Wpedantic", "-Werror"];
+/// The wrapper's headers alone (`tests/cpp/header_alone.cpp`) are held to these as well, in
+/// every standard from C++11 to C++20.
+pub const CXX_STRICT_FLAGS: &[&str] = &[
+    "-Wshadow",
+    "-Wconversion",
+    "-Wsign-conversion",
+    "-Wnon-virtual-dtor",
+    "-Wold-style-cast",
+    "-Wzero-as-null-pointer-constant",
+];
+/// The C++ standards the wrapper supports.
+pub const CXX_STANDARDS: &[&str] = &["c++11", "c++14", "c++17", "c++20"];
 
 /// What `cargo rustc --crate-type staticlib -- --print native-static-libs` says the static
 /// library needs on Linux.
@@ -159,8 +171,9 @@ pub fn run_program(exe: &Path, env: &[(String, String)]) {
     } else {
         Command::new(exe)
     };
-    cmd.envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .env("IMS_TEST_TIME_SCALE", if valgrind { "6" } else { "1" })
+    // The default time scale, unless `env` sets one (tests/c/programs.rs does).
+    cmd.env("IMS_TEST_TIME_SCALE", if valgrind { "6" } else { "1" })
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -182,7 +195,9 @@ pub fn run_program(exe: &Path, env: &[(String, String)]) {
     }
 }
 
-fn run_with_limit(mut cmd: Command, limit: Duration, name: &str) -> Output {
+/// Runs `cmd` with piped output to its end, killing it after `limit` (then panicking with its
+/// standard error).
+pub fn run_with_limit(mut cmd: Command, limit: Duration, name: &str) -> Output {
     let mut child = cmd
         .spawn()
         .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
@@ -208,7 +223,7 @@ fn run_with_limit(mut cmd: Command, limit: Duration, name: &str) -> Output {
             let _ = child.kill();
             let _ = child.wait();
             panic!(
-                "C test {name} did not finish within {limit:?}:\n{}",
+                "test program {name} did not finish within {limit:?}:\n{}",
                 String::from_utf8_lossy(&err.join().unwrap_or_default())
             );
         }

@@ -2,7 +2,7 @@
 // header-only wrapper links from two units into one program with one V2TIMManager.
 #include "harness.h"
 
-#include <pthread.h>
+#include "thread_name.h"  // tests/c/: the OS's name of the thread (Linux, Windows)
 
 #include <atomic>
 #include <chrono>
@@ -87,7 +87,7 @@ std::string SigOf(const std::string& user, const char* prefix) {
 
 std::string ThreadName() {
   char name[64] = {0};
-  if (pthread_getname_np(pthread_self(), name, sizeof name) != 0) return "";
+  ims_test_thread_name(name, sizeof name);
   return name;
 }
 
