@@ -37,9 +37,13 @@ pub struct ScaleOpts {
     pub duration: Duration,
     /// Cores the worker threads are pinned to, one each in turn.
     pub cores: Vec<usize>,
-    /// Publisher tasks per worker thread.
+    /// Publisher tasks per worker thread (default 1: each core has a source of changes, as each
+    /// core of the server handles its share of the clients' requests).
     pub publishers_per_thread: usize,
-    /// Changes a publisher makes before it yields to the connection tasks.
+    /// Changes a publisher makes before it yields to the connection tasks (default 1: one
+    /// request handled, then the connections it woke write, as in the server). With more, a
+    /// publisher wakes more connection tasks at once than a worker's local run queue holds
+    /// (256), and the rest go through the runtime's shared queue.
     pub batch: usize,
 }
 
@@ -53,8 +57,8 @@ impl Default for ScaleOpts {
             warmup: Duration::from_secs(1),
             duration: Duration::from_secs(4),
             cores: vec![0, 1],
-            publishers_per_thread: 8,
-            batch: 8,
+            publishers_per_thread: 1,
+            batch: 1,
         }
     }
 }
@@ -123,7 +127,7 @@ async fn drain(outbox: Arc<Outbox>, taken: Arc<[Taken]>) {
     loop {
         poll_fn(|cx| outbox.poll_ready(cx)).await;
         buf.clear();
-        let end = outbox.take_into(&mut buf);
+        let end = outbox.take_into(&mut buf, |_| {});
         let (frames, statuses) = count(&buf);
         let mine = &taken[SLOT.with(|s| s.get())];
         mine.frames.fetch_add(frames, Ordering::Relaxed);
@@ -217,7 +221,7 @@ fn build_hub(n: usize, k: usize) -> Result<Built, String> {
     let mut scratch = Vec::new();
     for outbox in &outboxes {
         scratch.clear();
-        let _ = outbox.take_into(&mut scratch);
+        let _ = outbox.take_into(&mut scratch, |_| {});
     }
     Ok((hub, outboxes, graph))
 }
@@ -427,10 +431,10 @@ fn encoded(user: &str, custom_len: usize, version: u64) -> Arc<EncodedStatus> {
         version,
     };
     let wire = imstatus_server::wire::status(&status);
-    Arc::new(EncodedStatus {
-        user_id: Arc::from(user),
-        json: imstatus::protocol::encode(&wire),
-    })
+    Arc::new(EncodedStatus::new(
+        Arc::from(user),
+        imstatus::protocol::encode(&wire),
+    ))
 }
 
 /// Fills `outbox` with distinct users' statuses up to its byte limit (without overflowing it);
@@ -441,7 +445,7 @@ fn fill(outbox: &Outbox, statuses: &[Arc<EncodedStatus>], max_bytes: usize) -> u
         if outbox.queued_bytes() + s.json.len() + 1 > max_bytes {
             break;
         }
-        if !outbox.push(s) {
+        if !outbox.push(s).is_open() {
             break;
         }
         pushed += 1;
@@ -472,7 +476,8 @@ pub fn outbox_cost(outboxes: usize, custom_len: usize) -> Value {
         let mut pushed = 0;
         while pushed < entries_max {
             let status = encoded(&format!("o{o:02}-user{pushed:05}"), custom_len, 1 << 32);
-            if outbox.queued_bytes() + status.json.len() + 1 > ol.max_bytes || !outbox.push(&status)
+            if outbox.queued_bytes() + status.json.len() + 1 > ol.max_bytes
+                || !outbox.push(&status).is_open()
             {
                 break;
             }

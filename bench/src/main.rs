@@ -58,10 +58,10 @@ enum Command {
         /// Cores the worker threads are pinned to, in turn.
         #[arg(long, value_delimiter = ',', default_value = "0,1")]
         cores: Vec<usize>,
-        #[arg(long, default_value_t = 8)]
+        #[arg(long, default_value_t = 1)]
         publishers_per_thread: usize,
         /// Changes a publisher makes before it yields.
-        #[arg(long, default_value_t = 8)]
+        #[arg(long, default_value_t = 1)]
         batch: usize,
     },
     /// What a full outbox costs (RSS per outbox over many full ones), in process.
