@@ -231,8 +231,68 @@ def sdk_size(w, rows):
 
 
 
+def tls_beside_plaintext(w, pairs):
+    """Issue 12: the same imstatus runs over plaintext and TLS, back to back."""
+    w("## TLS beside plaintext")
+    w("")
+    if not pairs:
+        w("Not measured in this run.")
+        w("")
+        return
+    w("imstatus only, the same runs over plaintext and over TLS back to back (`tls_pair` in "
+      "`bench/run.sh`), each on a fresh server with both listeners: the TLS listener "
+      "(rustls, `ring`) with a leaf for localhost from `imstatus dev-cert`, the harness's clients "
+      "(tokio-rustls, `ring`) trusting only that CA and checking the name. A login-storm client "
+      "connects, does the handshake (TLS 1.3, the leaf's ECDSA P-256 key; a full handshake each, as the harness resumes no session), then sends "
+      "hello and login in one write; so its logins/s are handshakes + logins/s. Fanout devices "
+      "hold their connections: deliveries are records on a session already set up. Server CPU "
+      "includes the kernel's loopback TCP path, as elsewhere.")
+    w("")
+    def get(workload, tls, **kw):
+        return [r for r in pick(pairs, workload=workload, **kw) if bool(r.get("tls")) == tls]
+    w("### Connect and log in")
+    w("")
+    w("| transport | storm clients answered | handshakes + logins/s | connect (TCP + TLS) p50 / p99 ms | "
+      "connect to login answered p50 / p99 ms | watchers' p99 during (ms) | fanout setup (connect-idle): connects + logins/s |")
+    w("|---|---|---|---|---|---|---|")
+    for tls in (False, True):
+        st = (get("login-storm", tls) or [{}])[-1]
+        ci = (get("connect-idle", tls) or [{}])[-1]
+        c, l = st.get("connected_ms") or {}, st.get("login_ms") or {}
+        answered = f"{f(st.get('answered'), 0)} / {f(st.get('storm_clients'), 0)}" if st else "not run"
+        w(f"| {'TLS' if tls else 'plaintext'} | {answered} | {f(st.get('logins_per_s'), 0)} | "
+          f"{f(c.get('p50'), 2)} / {f(c.get('p99'), 2)} | {f(l.get('p50'), 2)} / {f(l.get('p99'), 2)} | "
+          f"{f(lat(st.get('during'), 'p99'), 2)} | {f(ci.get('connects_per_s'), 0)} |")
+    w("")
+    w("### Deliveries")
+    w("")
+    w("| N | K | λ/s | transport | deliveries/s | missed (stale) | p50 / p99 ms | server µs CPU/delivery | server CPU % | pass |")
+    w("|---|---|---|---|---|---|---|---|---|---|")
+    keys = sorted({(r["n"], r["k"], r["rate"]) for r in pick(pairs, workload="fanout") if "rate" in r})
+    for n, k, rate in keys:
+        for tls in (False, True):
+            found = get("fanout", tls, n=n, k=k, rate=rate)
+            r = found[-1] if found else None
+            name = "TLS" if tls else "plaintext"
+            if not r:
+                w(f"| {n:,} | {k} | {rate:,.0f} | {name} | not run | – | – | – | – | – |")
+                continue
+            w(f"| {n:,} | {k} | {rate:,.0f} | {name} | {f(r.get('deliveries_per_s'), 0)} | "
+              f"{f(r.get('missed'), 0)} ({f(r.get('stale_views'), 0)}) | "
+              f"{f(lat(r, 'p50'), 2)} / {f(lat(r, 'p99'), 2)} | {f(r.get('server_cpu_us_per_delivery'), 2)} | "
+              f"{f(r.get('server_cpu_pct'), 0)} | {'pass' if r.get('pass') else 'FAIL'} |")
+    w("")
+    for r in pairs:
+        if r.get("error"):
+            w(f"- A run failed: {r.get('workload')}: {r['error']}")
+    w("")
+
+
 def main():
     env, rows = load(sys.argv[1], sys.argv[2])
+    # The TLS pairs have a section of their own; the other sections compare systems.
+    pairs = [r for r in rows if r.get("label") == "tls-pair"]
+    rows = [r for r in rows if r.get("label") != "tls-pair"]
     notes = open(sys.argv[3]).read() if len(sys.argv) > 3 else ""
     out = []
     w = out.append
@@ -794,6 +854,8 @@ def main():
     else:
         w("Not measured in this run.")
         w("")
+
+    tls_beside_plaintext(w, pairs)
 
     # ---------------------------------------------------------------- SDK
     w("## The SDK's own cost")

@@ -11,11 +11,10 @@ use imstatus::protocol::{
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use tokio::io::{AsyncWriteExt, BufReader, BufWriter};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
-use tokio::net::TcpStream;
 use tokio::sync::{mpsc, Notify};
 use tokio::task::JoinHandle;
 
+use crate::tls::{ReadHalf, WriteHalf};
 use crate::{custom_payload, user_id, Cmd, Reconnect, Shared};
 
 /// Request ids below this are the setup of a connection (hello, login, subscribes).
@@ -51,7 +50,7 @@ fn platform(no: u8) -> Platform {
 }
 
 struct Live {
-    writer: BufWriter<OwnedWriteHalf>,
+    writer: BufWriter<WriteHalf>,
     reader: JoinHandle<()>,
     freeze: Arc<Notify>,
     next_id: u64,
@@ -207,12 +206,12 @@ async fn connect(
     no: u8,
     lost: Arc<Notify>,
 ) -> Result<Live, String> {
-    let stream = tokio::time::timeout(SETUP_TIMEOUT, TcpStream::connect(&shared.opts.addr))
-        .await
-        .map_err(|_| "connect timed out".to_string())?
-        .map_err(|e| format!("connect: {e}"))?;
-    let _ = stream.set_nodelay(true);
-    let (rd, wr) = stream.into_split();
+    let (rd, wr) = tokio::time::timeout(
+        SETUP_TIMEOUT,
+        crate::tls::connect(&shared.opts.addr, shared.opts.tls.as_ref()),
+    )
+    .await
+    .map_err(|_| "connect timed out".to_string())??;
     let freeze = Arc::new(Notify::new());
     let (setup_tx, mut setup_rx) = mpsc::unbounded_channel();
     let user = shared.devices[dev].user;
@@ -317,7 +316,7 @@ type SetupReply = (u64, Result<(), String>);
 async fn reader(
     shared: Arc<Shared>,
     dev: usize,
-    mut rd: BufReader<OwnedReadHalf>,
+    mut rd: BufReader<ReadHalf>,
     freeze: Arc<Notify>,
     setup: mpsc::UnboundedSender<SetupReply>,
     lost: Arc<Notify>,
@@ -388,10 +387,9 @@ fn apply_snapshot(shared: &Shared, dev: usize, statuses: &[WireStatus]) {
 /// The server's truth: every user's status from `get_user_status`, asked by a verifier user
 /// in batches of 500 (Q3). Answers (status_type, custom seq, version) per user.
 pub async fn truth(shared: &Arc<Shared>) -> Result<Vec<(u8, u32, u64)>, String> {
-    let stream = TcpStream::connect(&shared.opts.addr)
+    let (rd, mut wr) = crate::tls::connect(&shared.opts.addr, shared.opts.tls.as_ref())
         .await
-        .map_err(|e| format!("verifier connect: {e}"))?;
-    let (rd, mut wr) = stream.into_split();
+        .map_err(|e| format!("verifier {e}"))?;
     let mut rd = BufReader::new(rd);
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

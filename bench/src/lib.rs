@@ -13,6 +13,7 @@ pub mod mqtt;
 pub mod procfs;
 pub mod raw;
 pub mod restart;
+pub mod tls;
 pub mod workloads;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
@@ -97,6 +98,8 @@ pub struct Opts {
     pub slow_clients: usize,
     /// Reading watchers of the flooded users in `slow-flood`.
     pub healthy_watchers: usize,
+    /// imstatus over TLS (`addr` is then the server's TLS listener); plaintext when `None`.
+    pub tls: Option<tls::Tls>,
 }
 
 impl Opts {
@@ -126,6 +129,7 @@ impl Opts {
             storm_clients: 3000,
             slow_clients: 20,
             healthy_watchers: 10,
+            tls: None,
         }
     }
 }

@@ -164,6 +164,13 @@ struct RunArgs {
     /// slow-flood: reading watchers of every flooded user.
     #[arg(long, default_value_t = 10)]
     healthy_watchers: usize,
+    /// imstatus over TLS, trusting the CA certificates in this PEM file (`imstatus dev-cert`'s
+    /// ca.pem); `--addr` is then the server's TLS listener.
+    #[arg(long)]
+    tls_ca: Option<std::path::PathBuf>,
+    /// The name the server's certificate must carry, with `--tls-ca`.
+    #[arg(long, default_value = "localhost")]
+    tls_name: String,
 }
 
 fn main() {
@@ -275,6 +282,19 @@ fn run(a: RunArgs) -> i32 {
     opts.storm_clients = a.storm_clients;
     opts.slow_clients = a.slow_clients;
     opts.healthy_watchers = a.healthy_watchers;
+    if let Some(ca) = &a.tls_ca {
+        if opts.system != System::Imstatus {
+            eprintln!("--tls-ca is for the imstatus system only");
+            return 2;
+        }
+        match imstatus_bench::tls::Tls::from_file(ca, &a.tls_name) {
+            Ok(tls) => opts.tls = Some(tls),
+            Err(e) => {
+                eprintln!("--tls-ca: {e}");
+                return 2;
+            }
+        }
+    }
     let (system, workload) = (opts.system, opts.workload);
     procfs::raise_nofile();
     match workloads::run(opts) {

@@ -123,6 +123,9 @@ pub struct Storm {
     pub latency: Mutex<Histogram<u64>>,
     /// imstatus only: from the login written until it was answered, microseconds.
     pub written_latency: Mutex<Histogram<u64>>,
+    /// imstatus only: from the client starting until its connection was up (TCP, and the TLS
+    /// handshake when over TLS), microseconds.
+    pub connected_latency: Mutex<Histogram<u64>>,
     /// When the last client started, and when the last answer came, since `start`.
     pub last_start: Mutex<Option<Duration>>,
     pub last_answer: Mutex<Option<Duration>>,
@@ -149,6 +152,7 @@ impl Storm {
             failed: AtomicUsize::new(0),
             latency: h(),
             written_latency: h(),
+            connected_latency: h(),
             last_start: Mutex::new(None),
             last_answer: Mutex::new(None),
             first_error: Mutex::new(None),
@@ -177,6 +181,11 @@ impl Storm {
         self.answered.fetch_add(1, Ordering::Relaxed);
     }
 
+    fn connected(&self, began: Instant) {
+        let us = began.elapsed().as_micros().max(1) as u64;
+        let _ = lock(&self.connected_latency).record(us);
+    }
+
     fn began(&self) -> Instant {
         let now = Instant::now();
         *lock(&self.last_start) = Some(now - self.start);
@@ -192,25 +201,28 @@ impl Storm {
 
 /// One imstatus storm client: connect, `hello` + `login` in one write, wait for the login's
 /// answer; the connection then stays open until the storm is released.
-pub async fn ims_storm_client(storm: Arc<Storm>, addr: String, frames: Vec<u8>) {
+pub async fn ims_storm_client(
+    storm: Arc<Storm>,
+    addr: String,
+    tls: Option<crate::tls::Tls>,
+    frames: Vec<u8>,
+) {
     let began = storm.began();
     let attempt = async {
-        let mut stream = TcpStream::connect(&addr)
-            .await
-            .map_err(|e| format!("connect: {e}"))?;
-        let _ = stream.set_nodelay(true);
-        stream
-            .write_all(&frames)
+        let (mut rd, mut wr) = crate::tls::connect(&addr, tls.as_ref()).await?;
+        storm.connected(began);
+        wr.write_all(&frames)
             .await
             .map_err(|e| format!("write: {e}"))?;
+        wr.flush().await.map_err(|e| format!("flush: {e}"))?;
         let written = Instant::now();
         // Bounded: the hello's and the login's answers (pushes are skipped; none are expected).
         for _ in 0..100 {
-            let bytes = read_frame(&mut stream, MAX_SERVER_FRAME_LEN)
+            let bytes = read_frame(&mut rd, MAX_SERVER_FRAME_LEN)
                 .await
                 .map_err(|e| format!("read: {e}"))?;
             match decode_server_message(&bytes)? {
-                ServerMessage::Ok { id: 2, .. } => return Ok((stream, written)),
+                ServerMessage::Ok { id: 2, .. } => return Ok(((rd, wr), written)),
                 ServerMessage::Error { id, code, desc } => {
                     return Err(format!("request {id}: {code} {desc}"))
                 }

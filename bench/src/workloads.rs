@@ -244,6 +244,7 @@ fn base(shared: &Shared, extra: Value) -> Value {
         "heartbeat_s": o.heartbeat.as_secs_f64(),
         "detect_timeout_s": o.detect_timeout.as_secs_f64(),
         "qos": o.qos,
+        "tls": o.tls.is_some(),
         "label": o.label,
         "unix_time": std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -1014,7 +1015,7 @@ async fn login_storm(fleet: &mut Fleet) -> Result<Vec<Value>, String> {
     let waves = 30usize;
     let per_wave = clients.div_ceil(waves).max(1);
     let driver = {
-        let (storm, addr, system) = (storm.clone(), o.addr.clone(), o.system);
+        let (storm, addr, system, tls) = (storm.clone(), o.addr.clone(), o.system, o.tls.clone());
         let (keepalive, qos) = (o.heartbeat, mqtt::qos(&shared));
         let mut frames = frames.into_iter();
         tokio::spawn(async move {
@@ -1023,7 +1024,12 @@ async fn login_storm(fleet: &mut Fleet) -> Result<Vec<Value>, String> {
                     match system {
                         System::Imstatus => {
                             let bytes = frames.next().unwrap_or_default();
-                            tokio::spawn(raw::ims_storm_client(storm.clone(), addr.clone(), bytes));
+                            tokio::spawn(raw::ims_storm_client(
+                                storm.clone(),
+                                addr.clone(),
+                                tls.clone(),
+                                bytes,
+                            ));
                         }
                         System::Mosquitto => {
                             tokio::spawn(raw::mqtt_storm_client(
@@ -1070,6 +1076,7 @@ async fn login_storm(fleet: &mut Fleet) -> Result<Vec<Value>, String> {
         .map(|s| answered as f64 / s);
     let latency = ms(&lock(&storm.latency));
     let written = ms(&lock(&storm.written_latency));
+    let connected = ms(&lock(&storm.connected_latency));
     let p99 = |v: &Value| v["latency_ms"]["p99"].as_f64();
     let within = failed == 0 && p99(&during).is_some_and(|p| p <= 50.0);
     let summary = format!(
@@ -1100,6 +1107,7 @@ async fn login_storm(fleet: &mut Fleet) -> Result<Vec<Value>, String> {
             "logins_per_s": logins_per_s,
             "login_ms": latency,
             "login_after_write_ms": written,
+            "connected_ms": connected,
             "before": before,
             "during": during,
             "rss_before_kib": rss_before,
