@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # imstatus side by side with Mosquitto, and the SDK's own cost; writes docs/benchmarks.md.
 #
-#   bench/run.sh                 the full matrix (about 55 minutes on 2 cores)
-#   BENCH_QUICK=1 bench/run.sh   a small matrix, to try the script (about 12 minutes)
+#   bench/run.sh                 the full matrix (about 60 minutes on 2 cores)
+#   BENCH_QUICK=1 bench/run.sh   a small matrix, to try the script (about 15-20 minutes)
 #
 # Installs Mosquitto if it is missing, builds the release binaries, and for every run starts a
 # fresh imstatus server or Mosquitto broker by hand on 127.0.0.1 (logging off) pinned to core
