@@ -1,5 +1,6 @@
 //! CI smoke run of the benchmark harness: 1k clients × 50 subscriptions against an in-process
-//! imstatus server, a small login storm, and the in-process measurements at a tiny size. It
+//! imstatus server, a small login storm, the same storm and a fanout over plaintext and TLS,
+//! and the in-process measurements at a tiny size. It
 //! asserts correctness only (zero losses, zero version regressions, final state equal to the
 //! server's truth, every storm login answered), never timings.
 
