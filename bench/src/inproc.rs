@@ -429,6 +429,8 @@ fn encoded(user: &str, custom_len: usize, version: u64) -> Arc<EncodedStatus> {
         custom_status: "x".repeat(custom_len),
         online_devices: vec![Platform::Linux],
         version,
+        last_seen: None,
+        own: None,
     };
     let wire = imstatus_server::wire::status(&status);
     Arc::new(EncodedStatus::new(
