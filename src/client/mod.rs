@@ -60,6 +60,9 @@ pub use dispatcher::CALLBACK_THREAD_NAME;
 pub use error_thread::{report_later, ERROR_THREAD_NAME};
 pub use listener::Listener;
 pub use server_clock::local_unix_ms;
+/// Android's certificate verifier gets the JVM and the app's `Context` (`src/jni`, at initSDK).
+#[cfg(all(target_os = "android", feature = "jni"))]
+pub(crate) use tls::android::init as tls_android_init;
 pub use tls::TlsConfig;
 pub use types::{ClientError, LoginStatus, UserStatus};
 
