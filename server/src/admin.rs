@@ -1,7 +1,7 @@
 //! The admin HTTP API, for the app's backend: console settings (F2), friends (F1) and the
 //! online-status query of Tencent's REST API (`v4/openim/query_online_status`).
 //!
-//! Every endpoint but `GET /v1/health` wants `Authorization: Bearer <token>`. Bodies and answers
+//! Every endpoint but the health checks wants `Authorization: Bearer <token>`. Bodies and answers
 //! are JSON; a refusal is `{"ActionStatus":"FAIL","ErrorCode":code,"ErrorInfo":"what was wrong"}`
 //! with a fitting HTTP status. `ErrorCode` is a V2TIM code where one fits (6017 bad parameters,
 //! 70014 unknown sdkAppID, or the engine's own code) and the HTTP status otherwise (401, 404, 405,
@@ -9,7 +9,9 @@
 //!
 //! | method | path | body | answer |
 //! |---|---|---|---|
-//! | GET | `/v1/health` (no token) | | `{"ok":true,"connections":N}` |
+//! | GET | `/v1/health`, `/v1/health/live` (no token) | | liveness: `{"ok":true,"connections":N}` |
+//! | GET | `/v1/health/ready` (no token) | | readiness: `{"ready":true}`, or 503 `{"ready":false,"why":..}` when the store takes no writes |
+//! | GET | `/metrics` | | Prometheus text format (docs/operations.md) |
 //! | GET | `/v1/apps` | | `[AppSettings, ...]` |
 //! | GET | `/v1/apps/{sdk_app_id}` | | `AppSettings` (404 if unknown) |
 //! | PUT | `/v1/apps/{sdk_app_id}` | full `AppSettings` | the settings; 201 when it created the app |
@@ -64,6 +66,9 @@ pub const MAX_QUERY_IDS: usize = 500;
 pub const ERR_SVR_ACCOUNT_NOT_FOUND: i32 = 70107;
 /// How long requests in flight may go on once the server is stopping.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
+
+/// How long a readiness check waits for the store to take a write.
+const READY_WITHIN: Duration = Duration::from_secs(2);
 /// How long one request may take, from its headers to its answer (its body included).
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -196,6 +201,7 @@ fn router(hub: Arc<Hub>, token: &str) -> Router {
         token_hash: (!token.is_empty()).then(|| Sha256::digest(token.as_bytes()).into()),
     };
     let protected = Router::new()
+        .route("/metrics", get(metrics))
         .route("/v1/apps", get(list_apps))
         .route(
             "/v1/apps/{sdk_app_id}",
@@ -224,6 +230,8 @@ fn router(hub: Arc<Hub>, token: &str) -> Router {
         .layer(middleware::from_fn_with_state(api.clone(), authenticate));
     Router::new()
         .route("/v1/health", get(health))
+        .route("/v1/health/live", get(health))
+        .route("/v1/health/ready", get(ready))
         .merge(protected)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(api)
@@ -341,9 +349,35 @@ async fn method_not_allowed() -> ApiError {
     )
 }
 
+/// Liveness: the server answers.
 async fn health(State(api): State<Api>) -> Json<Value> {
     let connections = api.hub.connection_count();
     Json(json!({ "ok": true, "connections": connections }))
+}
+
+/// Readiness: the store takes writes (a balancer sends no one to a node that would lose their
+/// logins). 503 with the reason when not.
+async fn ready(State(api): State<Api>) -> Response {
+    match api.hub.ready(READY_WITHIN).await {
+        Ok(()) => Json(json!({ "ready": true })).into_response(),
+        Err(why) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "ready": false, "why": why })),
+        )
+            .into_response(),
+    }
+}
+
+/// Prometheus' text format.
+async fn metrics(State(api): State<Api>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+        )],
+        api.hub.render_metrics(),
+    )
+        .into_response()
 }
 
 /// The sdkAppID of a path, written the one way it is written: digits only, no sign, no

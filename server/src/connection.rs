@@ -11,6 +11,7 @@
 //! not read.
 
 use std::future::{poll_fn, Future};
+use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
@@ -28,6 +29,9 @@ use crate::hub::{now_ms, Hub};
 use crate::outbox::{End, Outbox};
 use crate::transport::Transport;
 use crate::wire;
+
+/// Why a connection that does not read is closed.
+const SLOW_CONSUMER: &str = "a slow consumer: its outbox outgrew its limits";
 
 /// What a connection may do next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,16 +52,16 @@ enum Event {
     Out,
 }
 
-/// Serves one accepted connection until it closes. `unauthenticated` is held until the
-/// connection logs in (it counts against its address's cap until then).
+/// Serves one accepted connection from `peer` until it closes. `unauthenticated` is held until
+/// the connection logs in (it counts against its address's cap until then).
 pub fn serve<P: Send + 'static, T: Transport + 'static>(
     hub: Arc<Hub>,
-    conn: ConnId,
+    (conn, peer): (ConnId, IpAddr),
     stream: T,
     limits: Arc<Limits>,
     unauthenticated: P,
 ) -> impl std::future::Future<Output = ()> + Send {
-    let outbox = hub.open(conn, now_ms());
+    let outbox = hub.open_from(conn, Some(peer), now_ms());
     let connection = Connection {
         heartbeats: Budget::new(),
         stall_ms: millis(limits.write_stall_timeout.unwrap_or(limits.login_timeout)),
@@ -109,6 +113,9 @@ impl<P, T: Transport> Connection<P, T> {
                     let (rest, end) = self.write_now();
                     if let Some(rest) = rest {
                         if let Err(why) = self.write(&rest).await {
+                            if why == SLOW_CONSUMER {
+                                self.hub.metrics.slow_consumer();
+                            }
                             self.outbox.end(End::Overflow);
                             break why;
                         }
@@ -116,7 +123,8 @@ impl<P, T: Transport> Connection<P, T> {
                     match end {
                         None => {}
                         Some(End::Overflow) => {
-                            break "a slow consumer: its outbox outgrew its limits"
+                            self.hub.metrics.slow_consumer();
+                            break SLOW_CONSUMER;
                         }
                         Some(_) => break "closed by the server",
                     }
@@ -125,7 +133,8 @@ impl<P, T: Transport> Connection<P, T> {
                 Event::Read(Ok(0)) => break "closed by the peer",
                 Event::Read(Ok(_)) => {
                     if let Err(why) = Box::pin(self.handle_frames()).await {
-                        tracing::info!(conn = self.conn, why, "refusing connection");
+                        let (app, user) = self.who();
+                        tracing::info!(conn = self.conn, app, user, why, "refusing connection");
                         // Send what is queued (the refusal), then close.
                         self.outbox.end(End::Done);
                         self.reading = false;
@@ -137,9 +146,20 @@ impl<P, T: Transport> Connection<P, T> {
                 }
             }
         };
-        tracing::debug!(conn = self.conn, why, "connection closing");
+        let (app, user) = self.who();
+        if why == SLOW_CONSUMER {
+            tracing::info!(conn = self.conn, app, user, why, "connection closing");
+        } else {
+            tracing::debug!(conn = self.conn, app, user, why, "connection closing");
+        }
         self.unauthenticated = None;
         self.hub.closed(self.conn, now_ms());
+    }
+
+    /// The app and user logged in on this connection, for the logs.
+    fn who(&self) -> (Option<u32>, Option<String>) {
+        let key = self.hub.engine.session_user(self.conn);
+        (key.as_ref().map(|k| k.app), key.map(|k| k.user.to_string()))
     }
 
     /// Waits for the outbox or the socket. Polled by hand rather than with `select!`: an idle
@@ -179,7 +199,11 @@ impl<P, T: Transport> Connection<P, T> {
         SCRATCH.with(|scratch| {
             let mut buf = scratch.borrow_mut();
             buf.clear();
-            let end = self.outbox.take_into(&mut buf);
+            let now = Instant::now();
+            let metrics = &self.hub.metrics;
+            let end = self.outbox.take_into(&mut buf, |push| {
+                metrics.push_written(now.saturating_duration_since(push.decided_at))
+            });
             let last = match end {
                 Some(End::Overflow) => return (None, end),
                 Some(End::Close(CloseReason::Kicked)) => Some(encode(&ServerMessage::Kicked)),
@@ -250,7 +274,7 @@ impl<P, T: Transport> Connection<P, T> {
                 deadline = None;
             }
             if outbox.poll_overflowed(cx).is_ready() {
-                return Poll::Ready(Err("a slow consumer: its outbox outgrew its limits"));
+                return Poll::Ready(Err(SLOW_CONSUMER));
             }
             let sleep = deadline.get_or_insert_with(|| Box::pin(tokio::time::sleep(stall)));
             sleep
@@ -309,8 +333,14 @@ impl<P, T: Transport> Connection<P, T> {
     async fn handle_frame(&mut self, bytes: &[u8]) -> Result<(), String> {
         let frame = match decode_request(bytes) {
             Ok(frame) => frame,
-            Err(why) => return Err(refuse(&self.outbox, codes::ERR_INVALID_PARAMETERS, &why)),
+            Err(why) => {
+                self.hub
+                    .metrics
+                    .refused("invalid", codes::ERR_INVALID_PARAMETERS);
+                return Err(refuse(&self.outbox, codes::ERR_INVALID_PARAMETERS, &why));
+            }
         };
+        let command = command_name(&frame.request);
         let allowed = match (self.phase, &frame.request) {
             (Phase::New, Request::Hello { version }) if *version == PROTOCOL_VERSION => Ok(()),
             (Phase::New, Request::Hello { version }) => Err((
@@ -334,6 +364,7 @@ impl<P, T: Transport> Connection<P, T> {
             )),
         };
         if let Err((code, why)) = allowed {
+            self.hub.metrics.refused(command, code);
             return Err(refuse_request(&self.outbox, frame.id, code, &why));
         }
         if matches!(frame.request, Request::Heartbeat)
@@ -353,13 +384,32 @@ impl<P, T: Transport> Connection<P, T> {
             };
             // It did arrive: the connection is alive (D2), whatever else it costs the engine.
             self.hub.engine.touch(self.conn, now_ms());
+            self.hub
+                .metrics
+                .refused(command, codes::ERR_SDK_COMM_API_CALL_FREQUENCY_LIMIT);
             self.outbox.send(&encode(&refusal));
             return Ok(());
         }
         let slot = self.outbox.reserve();
         let is_logout = matches!(frame.request, Request::Logout);
+        let login_app = match frame.request {
+            Request::Login { sdk_app_id, .. } => Some(sdk_app_id),
+            _ => None,
+        };
+        let started = Instant::now();
         let reply = handle(&self.hub, self.conn, frame.id, frame.request).await;
-        let failed = matches!(reply, ServerMessage::Error { .. });
+        let code = match reply {
+            ServerMessage::Error { code, .. } => code,
+            _ => 0,
+        };
+        self.hub.metrics.reply(command, code, started.elapsed());
+        if let (Some(app), true) = (login_app, code != 0) {
+            // Labelled by app only when it is one of ours: a label per made-up app ID would
+            // let anyone grow the metrics without bound.
+            let known = self.hub.engine.app_settings(app).is_some();
+            self.hub.metrics.login_rejected(known.then_some(app), code);
+        }
+        let failed = code != 0;
         self.outbox.fill(slot, &encode(&reply));
         match self.phase {
             Phase::New => self.phase = Phase::Greeted,
@@ -385,6 +435,20 @@ impl<P, T: Transport> Connection<P, T> {
     }
 }
 
+/// The name of a request's command, as the metrics label it.
+fn command_name(request: &Request) -> &'static str {
+    match request {
+        Request::Hello { .. } => "hello",
+        Request::Login { .. } => "login",
+        Request::Logout => "logout",
+        Request::Heartbeat => "heartbeat",
+        Request::SetSelfStatus { .. } => "set_self_status",
+        Request::GetUserStatus { .. } => "get_user_status",
+        Request::Subscribe { .. } => "subscribe",
+        Request::Unsubscribe { .. } => "unsubscribe",
+    }
+}
+
 /// Answers a bad frame with id 0 and closes only this connection (B2). Answers why.
 fn refuse(outbox: &Outbox, code: i32, desc: &str) -> String {
     refuse_request(outbox, 0, code, desc)
@@ -392,7 +456,7 @@ fn refuse(outbox: &Outbox, code: i32, desc: &str) -> String {
 
 /// Answers a request that ends the connection. Answers why.
 fn refuse_request(outbox: &Outbox, id: u64, code: i32, desc: &str) -> String {
-    tracing::info!(code, desc, "refusing connection");
+    tracing::debug!(code, desc, "refusal sent");
     let message = ServerMessage::Error {
         id,
         code,

@@ -19,7 +19,7 @@
 //!
 //! | table     | key                          | value                                         |
 //! |-----------|------------------------------|-----------------------------------------------|
-//! | `meta`    | `"schema"`, `"epoch"`        | `u64`: the layout version; the boot counter    |
+//! | `meta`    | `"schema"`, `"epoch"`, `"probes"` | `u64`: the layout version; the boot counter; readiness probes written |
 //! | `apps`    | `sdk_app_id: u32`            | JSON of [`AppSettings`]                        |
 //! | `friends` | `(app, owner, friend)`       | `()`: "owner has friend as a friend" (F1)      |
 //! | `users`   | `(app, user_id)`             | JSON of the serde form of [`UserRecord`]       |
@@ -76,7 +76,12 @@ struct Shared {
     work: Condvar,
     /// Wakes [`DurableStore::flush`] when a batch is committed.
     committed: Condvar,
+    /// Hears every commit: how long it took and how many rows it wrote (the metrics).
+    observer: std::sync::OnceLock<CommitObserver>,
 }
+
+/// What [`DurableStore::on_commit`] is given.
+type CommitObserver = Box<dyn Fn(std::time::Duration, usize) + Send + Sync>;
 
 #[derive(Default)]
 struct State {
@@ -94,6 +99,8 @@ struct State {
     /// Transactions committed, and the rows of the last one (for tests and benchmarks).
     commits: u64,
     last_batch: usize,
+    /// Why the last commit failed, while the batch is being tried again.
+    failing: Option<String>,
 }
 
 /// The latest value of every row written since the batch was opened.
@@ -104,11 +111,13 @@ struct Batch {
     users: HashMap<UserKey, Option<Vec<u8>>>,
     /// `true` adds the friendship, `false` removes it.
     friends: BTreeMap<(u32, Arc<str>, String), bool>,
+    /// A write asked for only to learn that the file takes writes ([`DurableStore::probe`]).
+    probe: bool,
 }
 
 impl Batch {
     fn len(&self) -> usize {
-        self.apps.len() + self.users.len() + self.friends.len()
+        self.apps.len() + self.users.len() + self.friends.len() + usize::from(self.probe)
     }
 
     fn friend(&self, owner: &UserKey, friend: &str) -> Option<bool> {
@@ -176,6 +185,7 @@ impl DurableStore {
             }),
             work: Condvar::new(),
             committed: Condvar::new(),
+            observer: std::sync::OnceLock::new(),
         });
         let committer = {
             let shared = shared.clone();
@@ -214,6 +224,19 @@ impl DurableStore {
         }
     }
 
+    /// Writes a row of no meaning and completes once it (and everything written before) is on
+    /// disk: whether the store takes writes (readiness).
+    pub fn probe(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        self.shared.state().open.probe = true;
+        self.shared.work.notify_one();
+        self.flushed()
+    }
+
+    /// Why the last commit failed, while it is being tried again.
+    pub fn failing(&self) -> Option<String> {
+        self.shared.state().failing.clone()
+    }
+
     /// Blocks until everything written before this call is on disk.
     pub fn flush(&self) {
         let mut state = self.shared.state();
@@ -231,6 +254,12 @@ impl DurableStore {
     /// Transactions committed since the store was opened (not counting the open itself).
     pub fn commits(&self) -> u64 {
         self.shared.state().commits
+    }
+
+    /// Calls `observer` after every commit with how long it took (including retries) and how
+    /// many rows it wrote. One observer; a second call is ignored.
+    pub fn on_commit(&self, observer: impl Fn(std::time::Duration, usize) + Send + Sync + 'static) {
+        let _ = self.shared.observer.set(Box::new(observer));
     }
 
     /// How many rows the last committed transaction wrote.
@@ -332,8 +361,10 @@ impl Shared {
                 (number, batch)
             };
             let mut attempts = 0u32;
+            let started = std::time::Instant::now();
             while let Err(e) = self.commit(&batch) {
                 attempts += 1;
+                self.state().failing = Some(e.to_string());
                 tracing::error!(
                     error = %e,
                     rows = batch.len(),
@@ -342,7 +373,11 @@ impl Shared {
                 );
                 std::thread::sleep(RETRY_AFTER);
             }
+            if let Some(observer) = self.observer.get() {
+                observer(started.elapsed(), batch.len());
+            }
             let mut state = self.state();
+            state.failing = None;
             state.sealed = None;
             state.durable = number;
             state.commits += 1;
@@ -386,6 +421,11 @@ impl Shared {
                 } else {
                     friends.remove((*app, &**owner, friend.as_str()))?;
                 }
+            }
+            if batch.probe {
+                let mut meta = txn.open_table(META)?;
+                let probes = meta.get("probes")?.map_or(0, |v| v.value());
+                meta.insert("probes", probes + 1)?;
             }
         }
         txn.commit()?;

@@ -5,16 +5,16 @@
 //! so they arrive in the order made (N3). A reply keeps the place reserved when its request
 //! arrived ([`Outbox::reserve`]), so it leaves before the pushes it caused.
 
-use std::sync::Arc;
+use std::net::IpAddr;
+use std::sync::{Arc, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use imstatus_protocol::encode;
-
 use crate::durable::DurableStore;
-use crate::engine::{
-    CloseReason, ConnId, Engine, FastMap, Millis, Sharded, Sink, StatusChange, Store, SHARDS,
-};
-use crate::outbox::{EncodedStatus, End, Limits, Outbox};
+use crate::effects::{Effects, Outboxes};
+use crate::engine::{ConnId, Engine, Millis, Store};
+use crate::metrics::{Metrics, Snapshot};
+use crate::outbox::{End, Limits, Outbox};
+use crate::webhook::{WebhookLimits, Webhooks};
 
 /// The engine as the server runs it: over whichever store the configuration chose.
 pub type ServerEngine = Engine<Arc<dyn Store>>;
@@ -26,75 +26,13 @@ pub fn now_ms() -> Millis {
         .map_or(0, |d| d.as_millis() as Millis)
 }
 
-/// Every open connection's outbox, sharded by connection: the engine's [`Sink`].
-#[derive(Default)]
-pub struct Outboxes {
-    table: Sharded<FastMap<ConnId, Arc<Outbox>>>,
-}
-
-impl Outboxes {
-    fn shard(&self, conn: ConnId) -> std::sync::MutexGuard<'_, FastMap<ConnId, Arc<Outbox>>> {
-        self.table.lock_for(&conn)
-    }
-
-    fn get(&self, conn: ConnId) -> Option<Arc<Outbox>> {
-        self.shard(conn).get(&conn).cloned()
-    }
-
-    fn insert(&self, conn: ConnId, outbox: Arc<Outbox>) {
-        self.shard(conn).insert(conn, outbox);
-    }
-
-    fn remove(&self, conn: ConnId) -> Option<Arc<Outbox>> {
-        self.shard(conn).remove(&conn)
-    }
-
-    /// Ends every outbox: each connection sends what is queued for it, then closes.
-    fn end_all(&self) {
-        for index in 0..SHARDS {
-            for outbox in self.table.lock(index).values() {
-                outbox.end(End::Done);
-            }
-        }
-    }
-
-    /// How many connections are open.
-    pub fn count(&self) -> usize {
-        (0..SHARDS).map(|i| self.table.lock(i).len()).sum()
-    }
-}
-
-impl Sink for Outboxes {
-    fn changed(&self, change: &StatusChange, to: &[ConnId]) {
-        if to.is_empty() {
-            return;
-        }
-        let wire = crate::wire::status(&change.status);
-        let encoded = Arc::new(EncodedStatus {
-            user_id: Arc::from(wire.user_id.as_str()),
-            json: encode(&wire),
-        });
-        for &conn in to {
-            // Pushed under the table's shard lock (a leaf, like the outbox's): no reference to
-            // count up and down per delivery.
-            if let Some(outbox) = self.shard(conn).get(&conn) {
-                if !outbox.push(&encoded) {
-                    tracing::info!(conn, "closing a slow consumer: its outbox is full");
-                }
-            }
-        }
-    }
-
-    fn close(&self, conn: ConnId, reason: CloseReason) {
-        if let Some(outbox) = self.get(conn) {
-            outbox.end(End::Close(reason));
-        }
-    }
-}
-
-/// The engine, the outboxes it delivers into, and the store to wait on for durability.
+/// The engine, the outboxes it delivers into, the store to wait on for durability, and the
+/// metrics.
 pub struct Hub {
     pub engine: ServerEngine,
+    pub metrics: Arc<Metrics>,
+    /// State-change callbacks, once an app has asked for them.
+    webhooks: Arc<OnceLock<Webhooks>>,
     outboxes: Arc<Outboxes>,
     durable: Option<Arc<DurableStore>>,
     limits: Limits,
@@ -110,10 +48,24 @@ impl Hub {
         login_timeout: Millis,
     ) -> Hub {
         let outboxes = Arc::new(Outboxes::default());
-        let engine = Engine::with_sink(store, epoch, now_ms(), outboxes.clone())
-            .with_login_timeout(login_timeout);
+        let metrics = Arc::new(Metrics::new());
+        if let Some(durable) = &durable {
+            let metrics = metrics.clone();
+            durable.on_commit(move |took, rows| metrics.store_commit(took, rows));
+        }
+        let webhooks = Arc::new(OnceLock::new());
+        let effects = Arc::new(Effects {
+            outboxes: outboxes.clone(),
+            metrics: metrics.clone(),
+            webhooks: webhooks.clone(),
+            webhook_limits: WebhookLimits::default(),
+        });
+        let engine =
+            Engine::with_sink(store, epoch, now_ms(), effects).with_login_timeout(login_timeout);
         Hub {
             engine,
+            metrics,
+            webhooks,
             outboxes,
             durable,
             limits,
@@ -122,18 +74,25 @@ impl Hub {
 
     /// Registers a new connection and answers its outbox.
     pub fn open(&self, conn: ConnId, now: Millis) -> Arc<Outbox> {
+        self.open_from(conn, None, now)
+    }
+
+    /// Registers a new connection from `peer` and answers its outbox.
+    pub fn open_from(&self, conn: ConnId, peer: Option<IpAddr>, now: Millis) -> Arc<Outbox> {
         let outbox = Arc::new(Outbox::new(self.limits));
-        self.outboxes.insert(conn, outbox.clone());
+        self.outboxes.insert(conn, outbox.clone(), peer);
         self.engine.open(conn, now);
         outbox
     }
 
     /// Forgets a connection that is gone (D1); its writer finishes what is queued.
     pub fn closed(&self, conn: ConnId, now: Millis) {
+        // The engine first: what it tells the app's backend names the connection's address,
+        // which is forgotten with the outbox.
+        self.engine.close(conn, now);
         if let Some(outbox) = self.outboxes.remove(conn) {
             outbox.end(End::Done);
         }
-        self.engine.close(conn, now);
     }
 
     /// Completes once everything the engine wrote so far is on disk (at once without a data
@@ -147,6 +106,20 @@ impl Hub {
         }
     }
 
+    /// Whether this node can serve: its store takes writes within `within` (readiness). Says
+    /// why not.
+    pub async fn ready(&self, within: std::time::Duration) -> Result<(), String> {
+        let Some(durable) = &self.durable else {
+            return Ok(());
+        };
+        if let Some(why) = durable.failing() {
+            return Err(format!("the data file takes no writes: {why}"));
+        }
+        tokio::time::timeout(within, durable.probe())
+            .await
+            .map_err(|_| format!("the data file took no write within {within:?}"))
+    }
+
     /// Closes every connection (at shutdown), once each has sent what is queued for it.
     pub fn end_all(&self) {
         self.outboxes.end_all();
@@ -155,5 +128,56 @@ impl Hub {
     /// How many connections are open on this node.
     pub fn connection_count(&self) -> usize {
         self.outboxes.count()
+    }
+
+    /// The metrics in Prometheus' text format, gauges taken now.
+    pub fn render_metrics(&self) -> String {
+        let mut webhooks = std::collections::BTreeMap::new();
+        let mut webhooks_queued = std::collections::BTreeMap::new();
+        for (app, counts) in self.webhooks.get().map(|w| w.counts()).unwrap_or_default() {
+            webhooks_queued.insert(app, counts.queued);
+            for (result, count) in [
+                ("ok", counts.sent),
+                ("failed", counts.failed),
+                ("timeout", counts.timeouts),
+                ("retried", counts.retries),
+                ("rejected", counts.rejected),
+                ("dropped", counts.dropped),
+            ] {
+                webhooks.insert((app, result), count);
+            }
+        }
+        self.metrics.render(&Snapshot {
+            connections: self.connection_count(),
+            apps: self.engine.census(),
+            webhooks,
+            webhooks_queued,
+        })
+    }
+
+    /// How many kept users the recovery after a start may load now: all it likes, unless an
+    /// app wants state-change callbacks. Then each recovered device is a callback, paced for
+    /// the receiver, and the recovery goes no faster than they leave, keeping at least half of
+    /// every app's callback queue for what happens live meanwhile.
+    pub fn recovery_slice(&self, most: usize) -> usize {
+        let Some(webhooks) = self.webhooks.get() else {
+            return most;
+        };
+        let half = WebhookLimits::default().queue_per_app / 2;
+        self.engine
+            .all_app_settings()
+            .iter()
+            .filter(|app| !app.state_change_callback_url.is_empty())
+            .map(|app| webhooks.room(app.sdk_app_id).saturating_sub(half))
+            .min()
+            .map_or(most, |room| room.clamp(1, most))
+    }
+
+    /// Waits (at most `within`) until every state-change callback queued so far was delivered
+    /// or given up: at shutdown.
+    pub async fn webhooks_drained(&self, within: std::time::Duration) {
+        if let Some(webhooks) = self.webhooks.get() {
+            let _ = tokio::time::timeout(within, webhooks.drained()).await;
+        }
     }
 }

@@ -8,16 +8,20 @@ mod config;
 mod connection;
 pub mod dev_cert;
 mod durable;
+mod effects;
 pub mod engine;
 #[doc(hidden)]
 pub mod fuzzing;
 mod hub;
+pub mod metrics;
 mod outbox;
+mod process;
 pub mod testing;
 mod tls;
 mod transport;
 mod unauthenticated;
 pub mod usersig;
+pub mod webhook;
 pub mod wire;
 
 use imstatus_protocol::codes;
@@ -42,6 +46,13 @@ const RECOVERY_SLICE: usize = 2000;
 
 /// How often the engine's deadlines (D2, L5, S7, UserSig expiry) are applied.
 const TICK_INTERVAL: Duration = Duration::from_millis(100);
+
+/// How long a shutdown waits for state-change callbacks still queued.
+const WEBHOOK_DRAIN: Duration = Duration::from_secs(5);
+
+/// How often the metrics fold what was recorded into their histograms (every second): what
+/// the hot paths record meanwhile stays small.
+const UPKEEP_EVERY_TICKS: u64 = 10;
 
 /// What a started server tells its caller.
 #[derive(Debug, Clone)]
@@ -262,7 +273,7 @@ pub async fn run(
                     // The handshake counts against the login deadline too.
                     match tokio::time::timeout(limits.login_timeout, handshake).await {
                         Ok(Ok(stream)) => {
-                            connection::serve(hub, conn, stream, limits, permit).await
+                            connection::serve(hub, (conn, peer.ip()), stream, limits, permit).await
                         }
                         Ok(Err(e)) => tracing::info!(%peer, error = %e, "TLS handshake failed"),
                         Err(_) => {
@@ -272,7 +283,13 @@ pub async fn run(
                 });
             }
             _ => {
-                connections.spawn(connection::serve(hub, conn, stream, limits, permit));
+                connections.spawn(connection::serve(
+                    hub,
+                    (conn, peer.ip()),
+                    stream,
+                    limits,
+                    permit,
+                ));
             }
         }
     }
@@ -285,6 +302,7 @@ pub async fn run(
     while connections.join_next().await.is_some() {}
     while tasks.join_next().await.is_some() {}
     hub.durable().await;
+    hub.webhooks_drained(WEBHOOK_DRAIN).await;
     Ok(())
 }
 
@@ -333,15 +351,20 @@ async fn tick_loop(hub: Arc<Hub>, stop: watch::Receiver<bool>) {
     let stopped = wait_for(stop);
     tokio::pin!(stopped);
     let mut recovering = true;
+    let mut ticks: u64 = 0;
     loop {
         tokio::select! {
             _ = &mut stopped => return,
             _ = interval.tick() => {
                 hub.engine.tick(now_ms());
+                ticks += 1;
+                if ticks % UPKEEP_EVERY_TICKS == 0 {
+                    hub.metrics.upkeep();
+                }
                 // After a start, bring back the users kept from earlier runs a slice at a
                 // time, so their deadlines come due without the start waiting for them.
                 if recovering {
-                    recovering = hub.engine.recover_some(RECOVERY_SLICE);
+                    recovering = hub.engine.recover_some(hub.recovery_slice(RECOVERY_SLICE));
                 }
             }
         }

@@ -21,6 +21,17 @@ use imstatus_server::{self as server, Config, Started, DEFAULT_SDK_APP_ID};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// How logs are written to stderr: lines for people, or JSON lines (one object per event,
+    /// with the connection, app and user as fields where known) for a log pipeline.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+}
+
+/// How logs are written.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -119,7 +130,7 @@ struct Who {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let serving = matches!(cli.command, Command::Serve { .. });
-    init_logging(if serving { "info" } else { "warn" });
+    init_logging(if serving { "info" } else { "warn" }, cli.log_format);
     let result = match cli.command {
         Command::Serve {
             config,
@@ -153,14 +164,19 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_logging(default: &str) {
+fn init_logging(default: &str, format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("IMSTATUS_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => logs
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
+        // The event's fields at the top level, beside "timestamp", "level" and "message".
+        LogFormat::Json => logs.json().flatten_event(true).init(),
+    }
 }
 
 fn dev_cert(out: &std::path::Path, names: &[String]) -> Result<(), String> {

@@ -11,6 +11,7 @@ use std::collections::VecDeque;
 use std::future::poll_fn;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
+use std::time::Instant;
 
 use indexmap::IndexMap;
 
@@ -25,6 +26,39 @@ pub struct EncodedStatus {
     pub user_id: Arc<str>,
     /// `encode(&WireStatus)`.
     pub json: Vec<u8>,
+    /// When the change was decided: push latency is measured from here.
+    pub decided_at: Instant,
+}
+
+impl EncodedStatus {
+    /// `json`, the encoded status of `user_id`, decided now.
+    pub fn new(user_id: Arc<str>, json: Vec<u8>) -> EncodedStatus {
+        EncodedStatus {
+            user_id,
+            json,
+            decided_at: Instant::now(),
+        }
+    }
+}
+
+/// What became of a push.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use]
+pub enum Pushed {
+    /// Queued as a new entry.
+    Queued,
+    /// It took the place of the same user's older status, still waiting (N5).
+    Coalesced,
+    /// The outbox is over its limits (now or before): the connection is closed as a slow
+    /// consumer, or is already closing.
+    Overflowed,
+}
+
+impl Pushed {
+    /// Whether the outbox is still open.
+    pub fn is_open(self) -> bool {
+        self != Pushed::Overflowed
+    }
 }
 
 /// How much one outbox may hold before its connection is closed as a slow consumer.
@@ -238,11 +272,14 @@ impl Outbox {
     }
 
     /// Queues a push, coalesced with one of the same user still waiting since the last reply
-    /// (N5). Answers false when that ended the outbox (overflow).
-    pub fn push(&self, status: &Arc<EncodedStatus>) -> bool {
+    /// (N5). A push to an outbox that is ending is dropped (as queued: the connection closes).
+    pub fn push(&self, status: &Arc<EncodedStatus>) -> Pushed {
         let mut state = self.state();
-        if state.end.is_some() {
-            return state.end != Some(End::Overflow);
+        if let Some(end) = state.end {
+            return match end {
+                End::Overflow => Pushed::Overflowed,
+                _ => Pushed::Queued,
+            };
         }
         let size = status.json.len() + 1;
         let replaced = match state.items.back_mut() {
@@ -254,18 +291,24 @@ impl Outbox {
                 None
             }
         };
-        match replaced {
+        let pushed = match replaced {
             Some(old) => {
                 state.bytes = state.bytes + size - (old.json.len() + 1);
+                Pushed::Coalesced
             }
             None => {
                 state.bytes += size;
                 state.entries += 1;
+                Pushed::Queued
             }
-        }
+        };
         let ok = self.check(&mut state);
         wake(state);
-        ok
+        if ok {
+            pushed
+        } else {
+            Pushed::Overflowed
+        }
     }
 
     /// Ends the outbox; the writer sends what is queued (but after an overflow), then closes.
@@ -324,11 +367,16 @@ impl Outbox {
 
     /// Appends every frame ready at the front (up to the first reply not yet made) to `out`,
     /// and answers the end if the outbox ended (after an overflow, nothing is appended).
-    pub fn take_into(&self, out: &mut Vec<u8>) -> Option<End> {
+    /// `pushed` hears each push appended (for its latency).
+    pub fn take_into(
+        &self,
+        out: &mut Vec<u8>,
+        mut pushed: impl FnMut(&EncodedStatus),
+    ) -> Option<End> {
         let mut state = self.state();
         if state.end != Some(End::Overflow) {
             let ending = state.end.is_some();
-            drain(&mut state, ending, out);
+            drain(&mut state, ending, out, &mut pushed);
         }
         state.end
     }
@@ -337,7 +385,7 @@ impl Outbox {
     pub async fn take(&self) -> Taken {
         poll_fn(|cx| self.poll_ready(cx)).await;
         let mut bytes = Vec::new();
-        match self.take_into(&mut bytes) {
+        match self.take_into(&mut bytes, |_| {}) {
             Some(end) => Taken::End(bytes, end),
             None => Taken::Bytes(bytes),
         }
@@ -360,7 +408,12 @@ fn wake(mut state: MutexGuard<'_, State>) {
 
 /// Appends the frames ready at the front to `out`. When the outbox is ending, replies that will
 /// never be made are skipped rather than waited for.
-fn drain(state: &mut State, ending: bool, out: &mut Vec<u8>) {
+fn drain(
+    state: &mut State,
+    ending: bool,
+    out: &mut Vec<u8>,
+    pushed: &mut impl FnMut(&EncodedStatus),
+) {
     while let Some(item) = state.items.front_mut() {
         match item {
             Item::Reply { frame: None, .. } if !ending => break,
@@ -374,6 +427,7 @@ fn drain(state: &mut State, ending: bool, out: &mut Vec<u8>) {
                 state.bytes -= group.statuses().map(|s| s.json.len() + 1).sum::<usize>();
                 state.entries -= group.len() - 1;
                 status_changed_into(group, out);
+                group.statuses().for_each(|status| pushed(status));
             }
         }
         state.items.pop_front();
@@ -424,10 +478,7 @@ mod tests {
     }
 
     fn encoded(s: &WireStatus) -> Arc<EncodedStatus> {
-        Arc::new(EncodedStatus {
-            user_id: Arc::from(s.user_id.as_str()),
-            json: encode(s),
-        })
+        Arc::new(EncodedStatus::new(Arc::from(s.user_id.as_str()), encode(s)))
     }
 
     const ROOMY: Limits = Limits {
@@ -464,7 +515,7 @@ mod tests {
         ];
         let outbox = Outbox::new(ROOMY);
         for s in &statuses {
-            assert!(outbox.push(&encoded(s)));
+            assert!(outbox.push(&encoded(s)).is_open());
         }
         let expected = ServerMessage::StatusChanged {
             statuses: vec![statuses[2].clone(), statuses[1].clone()],
@@ -480,9 +531,12 @@ mod tests {
     fn a_reply_leaves_before_the_pushes_queued_after_its_place() {
         // covers: N3 (reply before the pushes it caused, per-user order kept)
         let outbox = Outbox::new(ROOMY);
-        assert!(outbox.push(&encoded(&status("amy", "1", 1))));
+        assert!(outbox.push(&encoded(&status("amy", "1", 1))).is_open());
         let slot = outbox.reserve();
-        assert!(outbox.push(&encoded(&status("amy", "2", 2))));
+        assert_eq!(
+            Pushed::Queued,
+            outbox.push(&encoded(&status("amy", "2", 2)))
+        );
         // The push before the reserved place may go; nothing after it.
         match take_now(&outbox) {
             Taken::Bytes(bytes) => assert_eq!(frames(&bytes).len(), 1),
@@ -515,13 +569,21 @@ mod tests {
             max_entries: 5,
         });
         for i in 0..5 {
-            assert!(outbox.push(&encoded(&status(&format!("u{i}"), "", 1))));
+            assert!(outbox
+                .push(&encoded(&status(&format!("u{i}"), "", 1)))
+                .is_open());
         }
         // The same users again coalesce: still within the limit.
         for i in 0..5 {
-            assert!(outbox.push(&encoded(&status(&format!("u{i}"), "x", 2))));
+            assert_eq!(
+                Pushed::Coalesced,
+                outbox.push(&encoded(&status(&format!("u{i}"), "x", 2)))
+            );
         }
-        assert!(!outbox.push(&encoded(&status("u5", "", 1))));
+        assert_eq!(
+            Pushed::Overflowed,
+            outbox.push(&encoded(&status("u5", "", 1)))
+        );
         assert_eq!(outbox.queued_bytes(), 0);
         assert!(matches!(take_now(&outbox), Taken::End(b, End::Overflow) if b.is_empty()));
         // Bytes count too.
@@ -530,15 +592,20 @@ mod tests {
             max_entries: 100,
         });
         let big = status("big", &"x".repeat(100), 1);
-        assert!(outbox.push(&encoded(&big)));
-        assert!(outbox.push(&encoded(&status("b2", &"x".repeat(100), 1))));
-        assert!(!outbox.push(&encoded(&status("b3", &"x".repeat(100), 1))));
+        assert!(outbox.push(&encoded(&big)).is_open());
+        assert!(outbox
+            .push(&encoded(&status("b2", &"x".repeat(100), 1)))
+            .is_open());
+        assert_eq!(
+            Pushed::Overflowed,
+            outbox.push(&encoded(&status("b3", &"x".repeat(100), 1)))
+        );
     }
 
     #[test]
     fn ending_sends_what_is_queued_and_skips_replies_never_made() {
         let outbox = Outbox::new(ROOMY);
-        assert!(outbox.push(&encoded(&status("amy", "1", 1))));
+        assert!(outbox.push(&encoded(&status("amy", "1", 1))).is_open());
         let _never = outbox.reserve();
         outbox.end(End::Close(CloseReason::Kicked));
         outbox.end(End::Done);

@@ -321,6 +321,15 @@ pub fn admin(
     path: &str,
     body: Option<&str>,
 ) -> (u16, serde_json::Value) {
+    let (status, body) = admin_text(addr, method, path, body);
+    (
+        status,
+        serde_json::from_str(&body).unwrap_or(serde_json::Value::Null),
+    )
+}
+
+/// A minimal HTTP/1.1 call to the admin API: answers (status code, body).
+pub fn admin_text(addr: SocketAddr, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
     let mut stream = TcpStream::connect(addr).unwrap();
     let body = body.unwrap_or("");
     write!(
@@ -332,14 +341,46 @@ pub fn admin(
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
     let status: u16 = response[9..12].parse().unwrap();
-    let json = response
+    let body = response
         .split_once("\r\n\r\n")
         .map(|(_, b)| b)
         .unwrap_or("");
-    (
-        status,
-        serde_json::from_str(json).unwrap_or(serde_json::Value::Null),
-    )
+    (status, body.to_string())
+}
+
+/// One scrape of `GET /metrics`, to read series from.
+pub struct Scrape(pub String);
+
+impl Scrape {
+    /// Scrapes the server whose admin API is at `addr`.
+    pub fn take(addr: SocketAddr) -> Scrape {
+        let (status, body) = admin_text(addr, "GET", "/metrics", None);
+        assert_eq!(status, 200, "{body}");
+        Scrape(body)
+    }
+
+    /// The value of one series, written as the scrape writes it (`name` or
+    /// `name{label="value",...}`, labels in their registered order); 0 when it is absent.
+    pub fn value(&self, series: &str) -> f64 {
+        self.0
+            .lines()
+            .filter(|line| !line.starts_with('#'))
+            .find_map(|line| {
+                let (name, value) = line.rsplit_once(' ')?;
+                (name == series).then(|| value.parse().expect("a number"))
+            })
+            .unwrap_or(0.0)
+    }
+
+    /// The names of every metric in the scrape (from its `# TYPE` lines).
+    pub fn names(&self) -> Vec<String> {
+        self.0
+            .lines()
+            .filter_map(|line| line.strip_prefix("# TYPE "))
+            .filter_map(|rest| rest.split(' ').next())
+            .map(str::to_string)
+            .collect()
+    }
 }
 
 /// A directory of its own under the system's temporary directory, removed on drop.

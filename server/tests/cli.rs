@@ -258,3 +258,60 @@ fn serve_with_no_configuration_starts_the_embedded_default() {
         "graceful shutdown on SIGTERM"
     );
 }
+
+#[test]
+fn logs_can_be_json_lines_with_the_connection_as_a_field() {
+    let mut child = Command::new(BIN)
+        .args([
+            "serve",
+            "--log-format",
+            "json",
+            "--listen",
+            "127.0.0.1:0",
+            "--admin-listen",
+            "",
+        ])
+        .env("IMSTATUS_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("imstatus runs");
+    let stderr = child.stderr.take().unwrap();
+    let (tx, lines) = channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let next_json = |what: &str| -> serde_json::Value {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = lines
+                .recv_timeout(left)
+                .unwrap_or_else(|_| panic!("{what} before the deadline"));
+            let event: serde_json::Value = serde_json::from_str(&line)
+                .unwrap_or_else(|e| panic!("a log line that is not JSON ({e}): {line}"));
+            assert!(
+                event["timestamp"].is_string() && event["level"].is_string(),
+                "{line}"
+            );
+            if event["message"].as_str().is_some_and(|m| m.contains(what)) {
+                return event;
+            }
+        }
+    };
+    let listening = next_json("imstatus server listening");
+    let addr = listening["addr"].as_str().expect("the address as a field");
+
+    // A frame that is not a request: the refusal names the connection.
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    std::io::Write::write_all(&mut stream, b"\0\0\0\x05hello").unwrap();
+    let refusal = next_json("refusing connection");
+    assert!(refusal["conn"].is_u64(), "{refusal}");
+    assert!(refusal["why"].is_string(), "{refusal}");
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    assert!(child.wait().unwrap().success());
+}

@@ -13,8 +13,8 @@ use std::time::Duration;
 use common::*;
 use imstatus_protocol::ServerMessage;
 use imstatus_server::engine::{
-    AppSettings, CloseReason, ConnId, Engine, Login, MemoryStore, Platform, RateLimit, Sink,
-    StatusChange, UserKey,
+    AppSettings, CloseReason, ConnId, DeviceEvent, Engine, Login, MemoryStore, Platform, RateLimit,
+    Sink, StatusChange, UserKey,
 };
 use imstatus_server::usersig;
 
@@ -42,6 +42,9 @@ impl Sink for Deliveries {
     }
 
     fn close(&self, _conn: ConnId, _reason: CloseReason) {}
+
+    // Device events are checked in engine_rules.rs and webhook.rs.
+    fn device_event(&self, _event: &DeviceEvent, _app: &AppSettings) {}
 }
 
 /// A splitmix64 step: deterministic per thread.

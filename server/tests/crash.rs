@@ -3,64 +3,16 @@
 //! once the group commit that holds it is on disk.
 
 mod common;
+#[path = "common/serve.rs"]
+mod serve;
 
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::*;
 use imstatus_protocol::ServerMessage;
-
-/// A running `imstatus serve`, and where it listens.
-struct Serve {
-    child: Child,
-    addr: SocketAddr,
-    admin: SocketAddr,
-}
-
-impl Serve {
-    fn start(config: &Path) -> Serve {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_imstatus"))
-            .args(["serve", "--config"])
-            .arg(config)
-            .env("IMSTATUS_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("imstatus serve starts");
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let mut addr = None;
-        let mut admin = None;
-        while addr.is_none() || admin.is_none() {
-            let line = lines
-                .next()
-                .expect("imstatus serve prints where it listens")
-                .unwrap();
-            if let Some(rest) = line.strip_prefix("imstatus listening on ") {
-                addr = Some(rest.trim().parse().unwrap());
-            }
-            if let Some(rest) = line.strip_prefix("admin API on http://") {
-                admin = Some(rest.split('/').next().unwrap().parse().unwrap());
-            }
-        }
-        Serve {
-            child,
-            addr: addr.unwrap(),
-            admin: admin.unwrap(),
-        }
-    }
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use serve::Serve;
 
 #[test]
 fn kill_9_during_a_login_storm_loses_no_acknowledged_login() {

@@ -80,6 +80,19 @@ impl Conns {
         }
     }
 
+    /// How many connections are logged in, per app.
+    pub(crate) fn sessions_per_app(&self) -> super::sharded::FastMap<u32, u64> {
+        let mut apps = super::sharded::FastMap::default();
+        for index in 0..super::sharded::SHARDS {
+            for c in self.table.lock(index).values() {
+                if let Some(session) = &c.session {
+                    *apps.entry(session.key.app).or_default() += 1;
+                }
+            }
+        }
+        apps
+    }
+
     /// The connections whose deadline has passed by `now`, and why: no login within
     /// `login_timeout` of being accepted, silence for the app's `heartbeat_timeout` (D2), or an
     /// expired UserSig. `heartbeat_timeout` answers an app's timeout.

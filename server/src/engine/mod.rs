@@ -12,6 +12,7 @@
 //! that keeps this free of deadlocks is written down in [`sharded`].
 
 mod admin;
+mod census;
 mod conns;
 mod error;
 mod fanout;
@@ -32,6 +33,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 pub use admin::{DeviceDetail, OnlineState};
+pub use census::AppCensus;
 pub use error::{check_user_id, EngineError};
 pub use session::{Login, LOGIN_TIMEOUT};
 pub use settings::{AppSettings, Edition, MultiDevicePolicy, RateLimit};
@@ -39,8 +41,8 @@ pub use sharded::SHARDS;
 pub use sink::{Recorder, Sink};
 pub use store::{DeviceRecord, Devices, MemoryStore, Store, Subscriptions, UserRecord};
 pub use types::{
-    Close, CloseReason, ConnId, Effects, Millis, Platform, StatusChange, StatusType, UserKey,
-    UserStatus,
+    Action, Close, CloseReason, ConnId, DeviceEvent, Effects, Millis, Platform, Reason,
+    StatusChange, StatusType, UserKey, UserStatus,
 };
 
 use conns::Conns;
@@ -245,7 +247,22 @@ impl<S: Store> Engine<S> {
         let mut record = kept.clone();
         for device in record.devices.values_mut() {
             device.online = false;
-            device.offline_since.get_or_insert(self.boot);
+            if device.offline_since.is_none() {
+                // Online when the last run ended: its connection is gone. The app's backend
+                // hears it, marked as caused by the restart (so it can be paced).
+                device.offline_since = Some(self.boot);
+                let event = self.device_event(
+                    key,
+                    Action::Disconnect,
+                    Reason::LinkClose,
+                    device.platform,
+                    self.boot,
+                );
+                self.emit(DeviceEvent {
+                    recovered: true,
+                    ..event
+                });
+            }
         }
         record.custom_status.clear();
         record.version = self.baseline();
@@ -276,6 +293,37 @@ impl<S: Store> Engine<S> {
         }
         track_deadlines(shard, key, &record);
         shard.records.insert(key.clone(), record);
+    }
+
+    /// Tells the sink what happened to a device, with the app's settings of this moment (the
+    /// webhook's address lives there and may change at any time, F2).
+    fn emit(&self, event: DeviceEvent) {
+        if let Some(app) = self.app_opt(event.app) {
+            self.sink.device_event(&event, &app);
+        }
+    }
+
+    /// An event of `key`'s device on `platform`, with no connection, kick or custom status yet.
+    fn device_event(
+        &self,
+        key: &UserKey,
+        action: Action,
+        reason: Reason,
+        platform: Platform,
+        at: Millis,
+    ) -> DeviceEvent {
+        DeviceEvent {
+            app: key.app,
+            user: key.user.to_string(),
+            action,
+            reason,
+            platform,
+            conn: None,
+            kicked: Vec::new(),
+            custom_status: String::new(),
+            at,
+            recovered: false,
+        }
     }
 
     /// The version of every user this run has no record of, and the one a record loaded or

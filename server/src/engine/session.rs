@@ -7,7 +7,10 @@ use super::conns::Session;
 use super::error::{check_user_id, EngineError};
 use super::sharded::SHARDS;
 use super::store::{DeviceRecord, Store, UserRecord};
-use super::types::{CloseReason, ConnId, Millis, Platform, StatusType, UserKey, UserStatus};
+use super::types::{
+    Action, CloseReason, ConnId, DeviceEvent, Millis, Platform, Reason, StatusType, UserKey,
+    UserStatus,
+};
 use super::{Engine, Shard};
 use crate::codes;
 use crate::usersig;
@@ -153,8 +156,11 @@ impl<S: Store> Engine<S> {
         }
         // A reconnect obeys L2 too: it may claim another platform than before, or the policy
         // may have changed since (F2).
+        let mut kicked_platforms = Vec::new();
         for kicked in devices_to_kick(&record, device_id, login.platform, &app) {
-            record.devices.remove(&kicked);
+            if let Some(device) = record.devices.remove(&kicked) {
+                kicked_platforms.push(device.platform);
+            }
             if let Some(old) = self.conn_of_device(key, &kicked) {
                 self.end_session(old, CloseReason::Kicked);
             }
@@ -186,7 +192,15 @@ impl<S: Store> Engine<S> {
             },
         );
         self.fanout.add_local(key, conn);
+        let custom = record.custom_status.clone();
         self.commit(shard, key, record, now);
+        self.emit(DeviceEvent {
+            kicked: kicked_platforms,
+            ..self
+                .device_event(key, Action::Login, Reason::Register, login.platform, now)
+                .on(conn)
+                .with_custom(custom)
+        });
     }
 
     /// Ends this device's session (L4). The connection stays open and may log in again.
@@ -195,14 +209,29 @@ impl<S: Store> Engine<S> {
             self.conns.end_session(conn, now);
             self.fanout.remove_local(&session.key, conn);
             let mut record = self.record(shard, &session.key).clone();
-            record.devices.remove(&session.device_id);
+            let device = record.devices.remove(&session.device_id);
             self.commit(shard, &session.key, record, now);
+            if let Some(device) = device {
+                let event = self.device_event(
+                    &session.key,
+                    Action::Logout,
+                    Reason::Unregister,
+                    device.platform,
+                    now,
+                );
+                self.emit(event.on(conn));
+            }
             Ok(())
         })
     }
 
     /// The connection is gone without a logout (D1): its device is OFFLINE from now.
     pub fn close(&self, conn: ConnId, now: Millis) {
+        self.close_because(conn, now, Reason::LinkClose);
+    }
+
+    /// As [`Engine::close`], saying why for the app's backend.
+    fn close_because(&self, conn: ConnId, now: Millis, why: Reason) {
         let Some(seen) = self.conns.session(conn) else {
             self.conns.remove(conn);
             return;
@@ -214,7 +243,7 @@ impl<S: Store> Engine<S> {
             // user: start again with what it is now.
             Some(_) => {
                 drop(shard);
-                return self.close(conn, now);
+                return self.close_because(conn, now, why);
             }
             None => {
                 self.conns.remove(conn);
@@ -226,11 +255,16 @@ impl<S: Store> Engine<S> {
         };
         self.fanout.remove_local(&session.key, conn);
         let mut record = self.record(&mut shard, &session.key).clone();
-        if let Some(device) = record.devices.get_mut(&session.device_id) {
+        let platform = record.devices.get_mut(&session.device_id).map(|device| {
             device.online = false;
             device.offline_since = Some(now);
-        }
+            device.platform
+        });
         self.commit(&mut shard, &session.key, record, now);
+        if let Some(platform) = platform {
+            let event = self.device_event(&session.key, Action::Disconnect, why, platform, now);
+            self.emit(event.on(conn));
+        }
     }
 
     /// Applies every deadline that has passed by `now`: connections that did not log in in
@@ -248,7 +282,11 @@ impl<S: Store> Engine<S> {
         });
         for (conn, reason) in due {
             self.sink.close(conn, reason);
-            self.close(conn, now);
+            let why = match reason {
+                CloseReason::TimedOut => Reason::TimeOut,
+                _ => Reason::LinkClose,
+            };
+            self.close_because(conn, now, why);
         }
 
         // (offline retention, subscription retention, longest rate window) per app.

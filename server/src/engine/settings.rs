@@ -125,6 +125,14 @@ pub struct AppSettings {
     /// Devices per platform before the earliest is kicked (L2).
     #[serde(default = "default_instances_per_platform")]
     pub max_instances_per_platform: u32,
+    /// Where Tencent's state-change callback (`State.StateChange`) goes, `http://` or
+    /// `https://`; empty turns it off (the default).
+    #[serde(default)]
+    pub state_change_callback_url: String,
+    /// The key of the callback's HMAC-SHA256 signature header; empty signs with `secret_key`
+    /// (which the app's backend has anyway, to make UserSigs).
+    #[serde(default)]
+    pub state_change_callback_secret: String,
 }
 
 fn default_set_status_rate() -> RateLimit {
@@ -182,6 +190,17 @@ impl AppSettings {
             subscription_retention: default_subscription_retention(),
             multi_device: default_multi_device(),
             max_instances_per_platform: default_instances_per_platform(),
+            state_change_callback_url: String::new(),
+            state_change_callback_secret: String::new(),
+        }
+    }
+
+    /// The key the state-change callback is signed with.
+    pub fn callback_secret(&self) -> &str {
+        if self.state_change_callback_secret.is_empty() {
+            &self.secret_key
+        } else {
+            &self.state_change_callback_secret
         }
     }
 
@@ -221,6 +240,26 @@ impl AppSettings {
         if self.max_instances_per_platform == 0 {
             return bad("max_instances_per_platform must be above zero");
         }
+        let url = &self.state_change_callback_url;
+        if !url.is_empty() {
+            let Some(rest) = url
+                .strip_prefix("http://")
+                .or_else(|| url.strip_prefix("https://"))
+            else {
+                return bad("state_change_callback_url must start with http:// or https://");
+            };
+            if rest
+                .split(['/', '?', '#'])
+                .next()
+                .unwrap_or_default()
+                .is_empty()
+            {
+                return bad("state_change_callback_url has no host");
+            }
+        }
+        if url.len() > 2048 || url.chars().any(char::is_control) {
+            return bad("state_change_callback_url must be a URL of at most 2048 bytes");
+        }
         for rate in self.rate_limits() {
             if rate.calls == 0 || rate.window.is_zero() {
                 return bad("rate limits need calls and a window above zero");
@@ -256,6 +295,26 @@ mod tests {
         assert!(
             toml::from_str::<AppSettings>("sdk_app_id = 1\nsecret_key = \"k\"\ntypo = 1").is_err()
         );
+    }
+
+    #[test]
+    fn a_callback_url_is_http_or_https_with_a_host() {
+        let with = |url: &str| AppSettings {
+            state_change_callback_url: url.into(),
+            ..AppSettings::new(1, "k")
+        };
+        assert!(with("").validate().is_ok());
+        assert!(with("https://backend.example/im?x=1").validate().is_ok());
+        assert!(with("http://10.0.0.1:8080").validate().is_ok());
+        for bad in [
+            "ftp://x",
+            "backend.example",
+            "https://",
+            "http:///path",
+            "https://a\nb",
+        ] {
+            assert!(with(bad).validate().is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -3,7 +3,8 @@
 
 use std::sync::Mutex;
 
-use super::types::{Close, CloseReason, ConnId, Effects, StatusChange};
+use super::settings::AppSettings;
+use super::types::{Close, CloseReason, ConnId, DeviceEvent, Effects, StatusChange};
 
 /// Receives what the engine decided. Called while the engine holds the lock of the user who
 /// changed, so that one user's changes arrive in the order they were made (N3): implementations
@@ -15,6 +16,9 @@ pub trait Sink: Send + Sync {
     /// The engine ended `conn`'s session (a kick, an expired UserSig, a timeout, a replaced
     /// device): the server says why and closes it.
     fn close(&self, conn: ConnId, reason: CloseReason);
+    /// Something happened to a device of an app with settings `app` (for the app's backend and
+    /// the metrics); heard under the user's lock, so one user's events arrive in order.
+    fn device_event(&self, event: &DeviceEvent, app: &AppSettings);
 }
 
 /// A sink that keeps everything, in order, for [`Engine::take_effects`](super::Engine::take_effects):
@@ -46,5 +50,13 @@ impl Sink for Recorder {
             .unwrap_or_else(|e| e.into_inner())
             .closes
             .push(Close { conn, reason });
+    }
+
+    fn device_event(&self, event: &DeviceEvent, _app: &AppSettings) {
+        self.effects
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .events
+            .push(event.clone());
     }
 }

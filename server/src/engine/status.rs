@@ -3,7 +3,7 @@
 use super::error::EngineError;
 use super::rate::Api;
 use super::store::Store;
-use super::types::{ConnId, Millis};
+use super::types::{Action, ConnId, Millis, Reason};
 use super::{Engine, MAX_CUSTOM_STATUS_BYTES};
 
 impl<S: Store> Engine<S> {
@@ -29,8 +29,20 @@ impl<S: Store> Engine<S> {
             let app = self.app(session.key.app)?;
             self.rate_limit(shard, &session.key, Api::SetStatus, &app, now)?;
             let mut record = self.record(shard, &session.key).clone();
+            let changed = record.custom_status != custom;
+            let platform = record.devices.get(&session.device_id).map(|d| d.platform);
             record.custom_status = custom.to_string();
             self.commit(shard, &session.key, record, now);
+            if let (true, Some(platform)) = (changed, platform) {
+                let event = self.device_event(
+                    &session.key,
+                    Action::CustomStatusChange,
+                    Reason::SetCustomStatus,
+                    platform,
+                    now,
+                );
+                self.emit(event.on(conn).with_custom(custom.to_string()));
+            }
             Ok(())
         })
     }

@@ -110,16 +110,103 @@ pub struct Close {
     pub reason: CloseReason,
 }
 
-/// What the engine decided besides its direct answers: changes to fan out and connections to
-/// close, in the order decided (what [`super::Recorder`] collects).
+/// What happened to one device, in the words of Tencent's state-change callback
+/// (`State.StateChange`): for the app's own backend (webhook, metrics), not for watchers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceEvent {
+    pub app: u32,
+    pub user: String,
+    pub action: Action,
+    pub reason: Reason,
+    /// The device's platform.
+    pub platform: Platform,
+    /// The connection it happened on, when there was one (the server knows its address).
+    pub conn: Option<ConnId>,
+    /// Devices this login kicked (L2).
+    pub kicked: Vec<Platform>,
+    /// The custom status after the event.
+    pub custom_status: String,
+    pub at: Millis,
+    /// Caused by a restart, not by the device: the receiver may get many at once.
+    pub recovered: bool,
+}
+
+impl DeviceEvent {
+    /// The same event, on connection `conn`.
+    pub fn on(self, conn: ConnId) -> DeviceEvent {
+        DeviceEvent {
+            conn: Some(conn),
+            ..self
+        }
+    }
+
+    /// The same event, with the custom status after it.
+    pub fn with_custom(self, custom_status: String) -> DeviceEvent {
+        DeviceEvent {
+            custom_status,
+            ..self
+        }
+    }
+}
+
+/// Tencent's `Info.Action`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    Login,
+    Logout,
+    Disconnect,
+    CustomStatusChange,
+}
+
+/// Tencent's `Info.Reason`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Reason {
+    /// A login.
+    Register,
+    /// A logout.
+    Unregister,
+    /// The connection closed (or the server restarted, or the UserSig expired).
+    LinkClose,
+    /// No heartbeat for the app's heartbeat timeout (D2).
+    TimeOut,
+    /// A custom status set or cleared.
+    SetCustomStatus,
+}
+
+impl Action {
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::Login => "Login",
+            Action::Logout => "Logout",
+            Action::Disconnect => "Disconnect",
+            Action::CustomStatusChange => "CustomStatusChange",
+        }
+    }
+}
+
+impl Reason {
+    pub fn name(self) -> &'static str {
+        match self {
+            Reason::Register => "Register",
+            Reason::Unregister => "Unregister",
+            Reason::LinkClose => "LinkClose",
+            Reason::TimeOut => "TimeOut",
+            Reason::SetCustomStatus => "SetCustomStatus",
+        }
+    }
+}
+
+/// What the engine decided besides its direct answers: changes to fan out, connections to
+/// close and device events, in the order decided (what [`super::Recorder`] collects).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Effects {
     pub changes: Vec<StatusChange>,
     pub closes: Vec<Close>,
+    pub events: Vec<DeviceEvent>,
 }
 
 impl Effects {
     pub fn is_empty(&self) -> bool {
-        self.changes.is_empty() && self.closes.is_empty()
+        self.changes.is_empty() && self.closes.is_empty() && self.events.is_empty()
     }
 }
