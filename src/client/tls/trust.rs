@@ -1,74 +1,105 @@
-//! Which verifier says whether a certificate chain is trusted, per platform.
+//! Which verifier says whether a certificate chain is trusted.
 //!
-//! - Everywhere but Android: the platform verifier (`rustls-platform-verifier`) with the app's
-//!   extra CAs handed to it (Apple adds them as anchors beside the system's, Windows builds the
-//!   chain in an extra store, Linux merges them with the system's CA bundle).
-//! - Android: its verifier takes no extra roots, so they get a webpki verifier of their own, asked
-//!   when Android's says "unknown issuer" ([`super::verifier::Verifier`]). Android's verifier
-//!   needs the app's `Context` first (`src/jni` hands it over at `initSDK`); until it has it, only
-//!   the extra CAs are trusted, and with none a connection fails saying so.
+//! The platform's verifier (`rustls-platform-verifier`) always, with the app's extra CA
+//! certificates handed to it where it takes them: Apple adds them as anchors beside the system's,
+//! Windows builds the chain in an engine of its own with them, Linux merges them with the
+//! system's CA bundle.
+//!
+//! Where it cannot take them, the extra CAs get a webpki verifier of their own, asked only when
+//! the platform's says "unknown issuer" ([`super::verifier::Verifier`]):
+//! - Android's verifier has no extra roots at all;
+//! - a Windows whose chain engine refuses an exclusive root store (wine 8 does; Windows 8 and
+//!   later take it) makes `new_with_extra_roots` fail; the system's verifier is then used without
+//!   them.
+//!
+//! Android's verifier also needs the app's `Context` (`src/jni` hands it over at `initSDK`); until
+//! it has it, only the extra CAs are trusted, and with none a connection fails saying so.
 
 use std::sync::Arc;
 
 use rustls::client::danger::ServerCertVerifier;
+use rustls::client::WebPkiServerVerifier;
 use rustls::crypto::CryptoProvider;
+use rustls::RootCertStore;
 
+use super::super::log::log;
 use super::TlsConfig;
 
-/// The platform's verifier, and the extra CAs' own when the platform cannot take them. An error
-/// says why no certificate could be trusted.
+/// The platform's verifier, and the extra CAs' own when the platform's does not hold them. An
+/// error says why no certificate could be trusted.
 pub(crate) type Verifiers = (
     Arc<dyn ServerCertVerifier>,
     Option<Arc<dyn ServerCertVerifier>>,
 );
 
-#[cfg(not(target_os = "android"))]
+/// The verifiers for `settings`: the platform's, with the extra CAs where it takes them, else
+/// beside a verifier of the extra CAs alone (or that alone where the platform's cannot start).
 pub(crate) fn verifiers(
     settings: &TlsConfig,
     provider: Arc<CryptoProvider>,
 ) -> Result<Verifiers, String> {
-    match rustls_platform_verifier::Verifier::new_with_extra_roots(settings.roots(), provider) {
-        Ok(platform) => Ok((Arc::new(platform), None)),
-        // Linux with no CA bundle at all (a bare container, wine) and no extra CA.
-        Err(e) if settings.ca_certificates().is_empty() => Err(format!(
-            "untrusted certificate: no CA is trusted here: the system has none and no extra CA \
-             certificate was given ({e})"
-        )),
-        Err(e) => Err(format!(
-            "the platform's certificate verifier cannot start: {e}"
+    #[cfg(not(target_os = "android"))]
+    if !settings.ca_certificates().is_empty() {
+        let roots = settings.roots();
+        match rustls_platform_verifier::Verifier::new_with_extra_roots(roots, provider.clone()) {
+            Ok(platform) => return Ok((Arc::new(platform), None)),
+            Err(e) => log!(
+                Warn,
+                "the platform's certificate verifier takes no extra CA here ({e}): they are \
+                 checked apart"
+            ),
+        }
+    }
+    let extra = if settings.ca_certificates().is_empty() {
+        None
+    } else {
+        Some(extra_roots(settings, &provider)?)
+    };
+    match (platform_alone(provider), extra) {
+        (Ok(platform), extra) => Ok((platform, extra)),
+        (Err(_), Some(extra)) => Ok((extra, None)),
+        (Err(why), None) => Err(format!(
+            "untrusted certificate: no CA is trusted here: {why}, and no extra CA certificate \
+             was given"
         )),
     }
 }
 
-#[cfg(target_os = "android")]
-pub(crate) fn verifiers(
+/// A webpki verifier trusting the extra CAs alone.
+fn extra_roots(
     settings: &TlsConfig,
-    provider: Arc<CryptoProvider>,
-) -> Result<Verifiers, String> {
-    let extra = if settings.ca_certificates().is_empty() {
-        None
-    } else {
-        let mut roots = rustls::RootCertStore::empty();
-        roots.add_parsable_certificates(settings.roots());
-        let webpki = rustls::client::WebPkiServerVerifier::builder_with_provider(
-            Arc::new(roots),
-            Arc::clone(&provider),
-        )
+    provider: &Arc<CryptoProvider>,
+) -> Result<Arc<dyn ServerCertVerifier>, String> {
+    let mut roots = RootCertStore::empty();
+    // Each was checked to be a usable anchor when it was added.
+    roots.add_parsable_certificates(settings.roots());
+    let verifier = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
         .build()
         .map_err(|e| format!("the extra CA certificates cannot be used: {e}"))?;
-        Some(webpki as Arc<dyn ServerCertVerifier>)
-    };
-    if super::android::ready() {
-        let platform = rustls_platform_verifier::Verifier::new(provider)
-            .map_err(|e| format!("Android's certificate verifier cannot start: {e}"))?;
-        return Ok((Arc::new(platform), extra));
-    }
-    match extra {
-        Some(extra) => Ok((extra, None)),
-        None => Err(
-            "untrusted certificate: Android's trust store is not reachable before \
-                     initSDK is given the app's Context, and no extra CA certificate was given"
+    Ok(verifier)
+}
+
+/// The platform's verifier without extra roots, or why it cannot start (Linux without a CA
+/// bundle, Android before it has a Context).
+fn platform_alone(provider: Arc<CryptoProvider>) -> Result<Arc<dyn ServerCertVerifier>, String> {
+    #[cfg(target_os = "android")]
+    if !super::android::ready() {
+        return Err(
+            "Android's trust store is not reachable before initSDK is given the app's \
+                    Context"
                 .to_owned(),
-        ),
+        );
+    }
+    match rustls_platform_verifier::Verifier::new(provider) {
+        Ok(platform) => Ok(Arc::new(platform)),
+        Err(e) => {
+            log!(
+                Warn,
+                "the platform's certificate verifier cannot start: {e}"
+            );
+            Err(format!(
+                "the platform's certificate verifier cannot start ({e})"
+            ))
+        }
     }
 }

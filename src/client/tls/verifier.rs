@@ -10,11 +10,13 @@ use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, Server
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{CertificateError, DigitallySignedStruct, Error, OtherError, SignatureScheme};
 
+use super::super::log::log;
 use super::pin::{self, PinMismatch};
 
-/// A [`ServerCertVerifier`] that asks `platform`, then, when it does not know the issuer, the
-/// `extra` CAs' verifier (for platforms whose verifier takes no extra roots: Android), then
-/// checks the pins.
+/// A [`ServerCertVerifier`] that asks `platform`, then, when it may not know the issuer
+/// ([`platform_may_not_know`]), the
+/// `extra` CAs' verifier (where the platform's verifier takes no extra roots: Android, and a
+/// Windows whose chain engine refuses them), then checks the pins.
 #[derive(Debug)]
 pub(crate) struct Verifier {
     platform: Arc<dyn ServerCertVerifier>,
@@ -49,8 +51,10 @@ impl ServerCertVerifier for Verifier {
             v.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
         };
         let verified = match (verify(&*self.platform), &self.extra) {
-            (Err(Error::InvalidCertificate(CertificateError::UnknownIssuer)), Some(extra)) => {
-                verify(&**extra)?
+            (Err(Error::InvalidCertificate(e)), Some(extra)) if platform_may_not_know(&e) => {
+                verify(&**extra).inspect_err(|_| {
+                    log!(Debug, "the platform's certificate verifier said: {e:?}")
+                })?
             }
             (result, _) => result?,
         };
@@ -88,6 +92,19 @@ impl ServerCertVerifier for Verifier {
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.platform.supported_verify_schemes()
     }
+}
+
+/// Whether the platform's refusal may only mean that it does not hold the extra CAs: it does not
+/// know the issuer, or it says so in its own words. Wine's chain engine, holding none of the
+/// app's CAs, answers CERT_E_REVOCATION_FAILURE for a chain to one of them, not
+/// CERT_E_UNTRUSTEDROOT. A verdict on the certificate itself (its name, its dates, revoked, its
+/// purpose) stands. The extra CAs' verifier asked then accepts only a chain to one of the app's
+/// own CAs, checked in full.
+fn platform_may_not_know(e: &CertificateError) -> bool {
+    matches!(
+        e,
+        CertificateError::UnknownIssuer | CertificateError::Other(_)
+    )
 }
 
 #[cfg(test)]
@@ -152,6 +169,67 @@ mod tests {
         // Without the fallback, the app's CA is unknown.
         let v = Verifier::new(webpki(&[&system]), None, vec![]);
         let e = check(&v, &by_app.cert_der, "localhost").unwrap_err();
+        assert_eq!(
+            e,
+            Error::InvalidCertificate(CertificateError::UnknownIssuer)
+        );
+    }
+
+    /// A platform verifier that refuses everything in its own words (wine's chain engine).
+    #[derive(Debug)]
+    struct OwnWords(Arc<dyn ServerCertVerifier>);
+
+    impl ServerCertVerifier for OwnWords {
+        fn verify_server_cert(
+            &self,
+            _: &CertificateDer<'_>,
+            _: &[CertificateDer<'_>],
+            _: &ServerName<'_>,
+            _: &[u8],
+            _: UnixTime,
+        ) -> Result<ServerCertVerified, Error> {
+            let words = std::io::Error::other("OS Error -2146762482");
+            Err(Error::InvalidCertificate(CertificateError::Other(
+                OtherError(Arc::new(words)),
+            )))
+        }
+        fn verify_tls12_signature(
+            &self,
+            m: &[u8],
+            c: &CertificateDer<'_>,
+            d: &DigitallySignedStruct,
+        ) -> Result<HandshakeSignatureValid, Error> {
+            self.0.verify_tls12_signature(m, c, d)
+        }
+        fn verify_tls13_signature(
+            &self,
+            m: &[u8],
+            c: &CertificateDer<'_>,
+            d: &DigitallySignedStruct,
+        ) -> Result<HandshakeSignatureValid, Error> {
+            self.0.verify_tls13_signature(m, c, d)
+        }
+        fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+            self.0.supported_verify_schemes()
+        }
+    }
+
+    #[test]
+    fn extra_roots_answer_a_refusal_in_the_platforms_own_words() {
+        let (app, other) = (DevCa::new("app"), DevCa::new("other"));
+        let platform = Arc::new(OwnWords(webpki(&[&app])));
+        let v = Verifier::new(platform, Some(webpki(&[&app])), vec![]);
+        check(&v, &app.server_cert(&["localhost"]).cert_der, "localhost").unwrap();
+        // The extra CAs' verdict then stands: their name check, and an issuer none of them is.
+        let e = check(&v, &app.server_cert(&["localhost"]).cert_der, "example.com").unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::InvalidCertificate(CertificateError::NotValidForNameContext { .. })
+            ),
+            "{e:?}"
+        );
+        let e = check(&v, &other.server_cert(&["localhost"]).cert_der, "localhost").unwrap_err();
         assert_eq!(
             e,
             Error::InvalidCertificate(CertificateError::UnknownIssuer)
