@@ -20,6 +20,7 @@ public final class RunJavaTests {
         NativeBoundaryTest.class,
         SeedSamplesTest.class,
         StressTest.class,
+        TlsTest.class,
     };
 
     private RunJavaTests() {}
