@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # imstatus side by side with Mosquitto, and the SDK's own cost; writes docs/benchmarks.md.
 #
-#   bench/run.sh                 the full matrix (about 45 minutes on 2 cores)
-#   BENCH_QUICK=1 bench/run.sh   a small matrix, to try the script (about 6 minutes)
+#   bench/run.sh                 the full matrix (about 60 minutes on 2 cores)
+#   BENCH_QUICK=1 bench/run.sh   a small matrix, to try the script (about 15-20 minutes)
 #
 # Installs Mosquitto if it is missing, builds the release binaries, and for every run starts a
 # fresh imstatus server or Mosquitto broker by hand on 127.0.0.1 (logging off) pinned to core
@@ -17,6 +17,8 @@ SERVER_CORE=${SERVER_CORE:-0}
 HARNESS_CORE=${HARNESS_CORE:-1}
 IMS_PORT=${IMS_PORT:-17800}
 MQTT_PORT=${MQTT_PORT:-18830}
+IMS_TLS_PORT=${IMS_TLS_PORT:-17843}
+TLS_DIR=$OUT/tls
 APP_ID=1400000001
 KEY=bench-secret-key
 RESULTS=$OUT/results.jsonl
@@ -81,11 +83,19 @@ wait_port() {
   return 1
 }
 
-# start_imstatus HEARTBEAT_TIMEOUT_SECONDS
+# start_imstatus HEARTBEAT_TIMEOUT_SECONDS [tls]: with "tls", a TLS listener on $IMS_TLS_PORT
+# too (the certificate from `imstatus dev-cert` in $TLS_DIR).
 start_imstatus() {
   SERVER_DATA=$(mktemp -d /tmp/imstatus-bench.XXXXXX)
+  local tls=
+  if [ "${2:-}" = tls ]; then
+    tls="tls_listen = \"127.0.0.1:$IMS_TLS_PORT\"
+tls_cert = \"$TLS_DIR/cert.pem\"
+tls_key = \"$TLS_DIR/key.pem\""
+  fi
   cat >"$SERVER_DATA/imstatus.toml" <<EOF
 listen = "127.0.0.1:$IMS_PORT"
+$tls
 admin_listen = ""
 admin_token = "unused"
 data_dir = "$SERVER_DATA/data"
@@ -111,6 +121,7 @@ EOF
     >"$SERVER_DATA/server.log" 2>&1 &
   SERVER_PID=$!
   wait_port "$IMS_PORT"
+  if [ -n "$tls" ]; then wait_port "$IMS_TLS_PORT"; fi
 }
 
 # start_mosquitto (the anchors' §2.1 configuration)
@@ -162,6 +173,29 @@ run() {
   stop_server
 }
 
+# tls_pair WORKLOAD [harness args...]: the same imstatus run over plaintext, then over TLS,
+# back to back, each on a fresh server with both listeners (the same configuration); the
+# harness's clients trust the dev CA. Labelled "tls-pair" (report.py keeps them apart).
+tls_pair() {
+  local workload=$1 transport addr
+  shift
+  for transport in plaintext tls; do
+    start_imstatus $TO tls
+    local tls_args=()
+    addr=127.0.0.1:$IMS_PORT
+    if [ "$transport" = tls ]; then
+      addr=127.0.0.1:$IMS_TLS_PORT
+      tls_args=(--tls-ca "$TLS_DIR/ca.pem" --tls-name localhost)
+    fi
+    say "imstatus $workload over $transport $*"
+    $NICE taskset -c "$HARNESS_CORE" "$BENCH" run --system imstatus --workload "$workload" \
+      --addr "$addr" --server-pid "$SERVER_PID" --app-id "$APP_ID" --key "$KEY" \
+      --heartbeat $HB --detect-timeout $TO --label tls-pair "${tls_args[@]}" "$@" \
+      >>"$RESULTS" 2> >(tee -a "$LOG" >&2) || say "run failed: imstatus $workload over $transport $*"
+    stop_server
+  done
+}
+
 # Heartbeat 30 s, server timeout 45 s (1.5 x, as MQTT's keepalive rule); stop-cohort uses
 # 10 s / 15 s so that the cohort is seen in a quarter of a minute.
 HB=30
@@ -174,6 +208,9 @@ if [ "$QUICK" = 1 ]; then
   CHURN_SMALL=10
   CHURN_BIG=10
   RATES=50,250,500,1000
+  FLOOD=30
+  SCALE=(--rounds 1 --duration 2)
+  TLS_FANOUT=(--n 1000 --k 50 --rates 250,1000)
 else
   NS=(1000 10000)
   BIG=(--n 10000 --k 200)
@@ -182,6 +219,9 @@ else
   CHURN_SMALL=45
   CHURN_BIG=30
   RATES=50,250,500,1000,2000
+  FLOOD=60
+  SCALE=(--rounds 3 --duration 4)
+  TLS_FANOUT=(--n 1000 --k 200 --rates 250,1000,2000)
 fi
 
 for system in imstatus mosquitto; do
@@ -198,7 +238,40 @@ for system in imstatus mosquitto; do
   run "$system" slow-consumer $HB $TO "${BIG[@]}" --rates 250 --duration 10 --cohort-pct 1
   run "$system" churn-verify $HB $TO --n 1000 --k 50 --duration "$CHURN_SMALL" --churn-rate 200
   [ "$QUICK" = 1 ] || run "$system" churn-verify $HB $TO --n 10000 --k 50 --duration "$CHURN_BIG" --churn-rate 500
+  # 3,000 new clients log in at once (all started within 0.3 s) while 1,000 watchers with 50
+  # subscriptions each receive 100 changes/s: their latency before and during the storm.
+  run "$system" login-storm $HB $TO --n 1000 --k 50 --rates 100 --duration 5 --storm-clients 3000
+  # 20 clients that never read (but keep heartbeating), each subscribed to 200 users who change
+  # 2,000 times a second in all, with 10 reading watchers: the server's memory, and when it
+  # closes them.
+  run "$system" slow-flood $HB $TO --n 200 --rates 2000 --duration "$FLOOD" --slow-clients 20 --healthy-watchers 10
+  # One connection that never logs in and never reads: 15 s of pipelined requests, then a
+  # login dripped a byte a second.
+  run "$system" unauth $HB $TO --n 1 --k 0 --duration 15
 done
+
+# --- TLS beside plaintext (issue 12) -------------------------------------------------------
+# A CA and a leaf for localhost, made by the server's own `imstatus dev-cert`.
+rm -rf "$TLS_DIR"
+"$IMSTATUS" dev-cert --out "$TLS_DIR" localhost 127.0.0.1 >/dev/null
+# The login storm (each new client: TCP, the TLS handshake, hello and login), then the fanout
+# (deliveries over long-lived connections), each over plaintext and TLS with the same numbers.
+tls_pair login-storm --n 1000 --k 50 --rates 100 --duration 5 --storm-clients 3000
+tls_pair fanout "${TLS_FANOUT[@]}" --duration "$STEP"
+
+# --- the server alone: scaling with cores, a full outbox, restart time ------------------------
+# The hub path in process (no sockets) on 1 and 2 worker threads, pinned to the two cores.
+say "hub-scale"
+$NICE taskset -c "$SERVER_CORE,$HARNESS_CORE" "$BENCH" hub-scale --n 10000 --k 50 --threads 1,2 \
+  --cores "$SERVER_CORE,$HARNESS_CORE" "${SCALE[@]}" \
+  >>"$RESULTS" 2> >(tee -a "$LOG" >&2) || say "hub-scale failed"
+say "outbox-cost"
+taskset -c "$HARNESS_CORE" "$BENCH" outbox-cost >>"$RESULTS" 2> >(tee -a "$LOG" >&2) || say "outbox-cost failed"
+# A real `imstatus serve` over 100,000 stored users of whom 10,000 were logged in.
+say "restart"
+$NICE taskset -c "$HARNESS_CORE" "$BENCH" restart --imstatus "$IMSTATUS" --users 100000 --online 10000 \
+  --core "$SERVER_CORE" --port "$IMS_PORT" --app-id "$APP_ID" --key "$KEY" \
+  >>"$RESULTS" 2> >(tee -a "$LOG" >&2) || say "restart failed"
 
 # --- the SDK's own cost ----------------------------------------------------------------------
 say "SDK cost"

@@ -749,8 +749,11 @@ IMS_API ims_result ims_config_new(uint32_t sdk_app_id, struct ims_config **out);
 IMS_API void ims_config_free(struct ims_config *config);
 
 /**
- * Sets the server address, "host:port" (copied). NULL or "" goes back to the default:
- * `IMSTATUS_SERVER`, else 127.0.0.1:7800, read at every connect.
+ * Sets the server address, "host:port" (copied), or "tls://host:port" for TLS (see
+ * `ims_config_set_tls`). NULL or "" goes back to the default: `IMSTATUS_SERVER`, else
+ * 127.0.0.1:7800, read at every connect. An address `ims_client_new` cannot use (a scheme other
+ * than tls://, a tls:// address that is not host:port) makes it fail with
+ * `IMS_ERR_INVALID_PARAMETERS`.
  *
  * # Safety
  * `config` is NULL or a live config; `server_addr` is NULL or a NUL-terminated string.
@@ -1042,6 +1045,61 @@ ims_result ims_client_get_server_time(const struct ims_client *client,
  * hook's `post`.
  */
 IMS_API ims_result ims_client_shutdown(struct ims_client *client);
+
+/**
+ * Turns TLS on (or off again) for every server address of clients made from this config,
+ * including addresses without "tls://" (an address with "tls://" is TLS whatever this says).
+ * Default off.
+ *
+ * Over TLS the server's certificate is always verified: by the platform's verifier (Android's,
+ * Apple's or Windows' trust store; on Linux the system's CA bundle) trusting also the CAs of
+ * `ims_config_add_ca_pem`, for the host of the address (also sent as SNI), then against the pins
+ * of `ims_config_add_spki_pin*` when there are any. Nothing turns verification off. A failed
+ * handshake is a connection failure: the listener's `on_connect_failed` and the login's
+ * `on_error` get `IMS_ERR_SDK_NET_DISCONNECT` with a description that starts with the reason:
+ * "untrusted certificate", "wrong name", "pin mismatch", "expired certificate", ...
+ *
+ * # Safety
+ * `config` is NULL or a live config.
+ */
+IMS_API ims_result ims_config_set_tls(struct ims_config *config, bool on);
+
+/**
+ * Adds the CA certificates of `pem[0..len]` (copied) to the CAs trusted beside the system's:
+ * one or more "-----BEGIN CERTIFICATE-----" blocks (other blocks, such as keys, are skipped).
+ * Bytes rather than a file name, since a mobile app reads them from its bundle. Each call adds
+ * to the earlier ones. `IMS_ERR_INVALID_PARAMETERS`, adding nothing, for a NULL `pem`, bytes
+ * without a certificate, a malformed block, or a certificate that cannot serve as a CA.
+ *
+ * # Safety
+ * `config` is NULL or a live config; `pem` is NULL or points to `len` readable bytes.
+ */
+IMS_API ims_result ims_config_add_ca_pem(struct ims_config *config, const uint8_t *pem, size_t len);
+
+/**
+ * Pins a key: `sha256` points to the 32 bytes of the SHA-256 of a DER SubjectPublicKeyInfo.
+ * With pins, a TLS connection is accepted only when the server's certificate chain verifies
+ * (see `ims_config_set_tls`) and some certificate the server sent (its own or an intermediate)
+ * has a pinned key; pin a backup key too, for the day the server's key changes. With pins, a
+ * plaintext address fails to connect rather than skip them. `IMS_ERR_INVALID_PARAMETERS` for a
+ * NULL `sha256`.
+ *
+ * # Safety
+ * `config` is NULL or a live config; `sha256` is NULL or points to 32 readable bytes.
+ */
+IMS_API ims_result ims_config_add_spki_pin_sha256(struct ims_config *config, const uint8_t *sha256);
+
+/**
+ * Pins a key given as text: the base64 (standard alphabet, padded, 44 characters) of the SHA-256
+ * of its DER SubjectPublicKeyInfo, optionally after "sha256/", as OkHttp, Android's network
+ * security config and `openssl x509 -pubkey -noout | openssl pkey -pubin -outform der | openssl
+ * dgst -sha256 -binary | base64` write it. Otherwise as `ims_config_add_spki_pin_sha256`.
+ * `IMS_ERR_INVALID_PARAMETERS` for NULL, non-UTF-8, or anything but such a pin.
+ *
+ * # Safety
+ * `config` is NULL or a live config; `pin` is NULL or a NUL-terminated string.
+ */
+IMS_API ims_result ims_config_add_spki_pin(struct ims_config *config, const char *pin);
 
 /**
  * The library's version, "MAJOR.MINOR.PATCH" (a static string; do not free it). Compare it with

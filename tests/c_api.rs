@@ -5,7 +5,8 @@
 //! covers: B1 (bad input across the C ABI), C1, Q1, Q3, S2, S4, S6, L2, N1, D3 (events); and
 //! the asynchronous refusals (`ims_config_set_async_refusals`, `ims_callback_fail`),
 //! `ims_client_shutdown`, LOGINING right after `ims_client_login`, `ims_client_get_server_time`;
-//! the default platform and the threads' names as the system reports them (`platform.c`).
+//! the default platform and the threads' names as the system reports them (`platform.c`); TLS
+//! with real certificates (`tls.c`).
 //! `tests/windows.rs` runs the same programs on Windows (mingw-w64, wine).
 
 mod common;
@@ -79,4 +80,11 @@ fn c_platform_and_thread_names() {
 fn c_presence_extensions() {
     // covers: X1, X2, X4, X5, X6, X9, X10 (through the C ABI)
     run_c("extensions");
+}
+
+#[test]
+fn c_tls() {
+    let exe = support::build_program("tls");
+    let world = common::tls::TlsWorld::start();
+    support::run_program(&exe, &programs::tls_env(&world, Pace::native()));
 }

@@ -6,7 +6,8 @@
 //! (`tests/c/support.rs` does the compiling, running and valgrind for both).
 //!
 //! covers: the seed's Windows samples; every V2TIMManager API; B1 through the wrapper; the
-//! listener events; callback lifetimes (deleted inside themselves, UnInitSDK in flight).
+//! listener events; callback lifetimes (deleted inside themselves, UnInitSDK in flight); TLS with
+//! real certificates (`tls.cpp`).
 
 mod common;
 #[path = "c/programs.rs"]
@@ -96,6 +97,13 @@ fn cpp_callback_lifetimes() {
 fn cpp_presence_extensions() {
     // covers: X1, X2, X4, X5, X6, X9, X10 (through IMStatusExtensions.h)
     run("extensions");
+}
+
+#[test]
+fn cpp_tls() {
+    let exe = build_cpp("tls", &[]);
+    let world = common::tls::TlsWorld::start();
+    support::run_program(&exe, &programs::tls_env(&world, Pace::native()));
 }
 
 /// `#include "V2TIMManager.h"` alone brings in the whole surface, in every C++ standard from

@@ -18,7 +18,8 @@
 //! It fails when a Java test fails, when the JVM printed any `-Xcheck:jni` warning, or when
 //! javac, java, jar or JUnit are missing (`scripts/test` installs them; nothing is skipped).
 //!
-//! covers: B1 (JNI), C1, C2, C3, L1, L2, N1, Q1, Q2, Q3, Q5, S1, S2, S4, S6, D3 (connect events)
+//! covers: B1 (JNI), C1, C2, C3, L1, L2, N1, Q1, Q2, Q3, Q5, S1, S2, S4, S6, D3 (connect events);
+//! TLS with real certificates (`TlsTest.java`, against the servers of `tests/common/tls.rs`).
 
 mod common;
 mod nested_build;
@@ -33,6 +34,7 @@ use std::time::{Duration, Instant};
 use imstatus_server::engine::{AppSettings, Edition};
 use imstatus_server::usersig;
 
+use common::tls::TlsWorld;
 use common::{TestServer, APP, KEY};
 use nested_build::cargo_build;
 
@@ -84,8 +86,11 @@ fn java_v2tim_api_passes_on_the_host_jvm_under_xcheck_jni() {
     run_ok(&mut javac, "javac (tests)");
 
     let server = TestServer::start(apps());
+    let tls = TlsWorld::start();
     let config = work.path().join("imstatus-test.properties");
-    std::fs::write(&config, properties(&server, &imstatus_bin)).unwrap();
+    let mut props = properties(&server, &imstatus_bin);
+    props.push_str(&tls_properties(&tls, work.path()));
+    std::fs::write(&config, props).unwrap();
 
     let mut command = Command::new("java");
     command
@@ -179,6 +184,27 @@ fn properties(server: &TestServer, imstatus_bin: &Path) -> String {
         }
     }
     out
+}
+
+/// What `TlsTest.java` reads (`TestEnv.tls*`): the TLS servers, the pins, and the CAs as PEM
+/// files in `dir` (the command's `--ca` reads them too).
+fn tls_properties(tls: &TlsWorld, dir: &Path) -> String {
+    let ca = dir.join("tls-ca.pem");
+    let other_ca = dir.join("tls-other-ca.pem");
+    std::fs::write(&ca, tls.ca_pem()).unwrap();
+    std::fs::write(&other_ca, tls.other_ca.cert_pem()).unwrap();
+    [
+        ("tls.server", tls.address()),
+        ("tls.ca.file", ca.to_string_lossy().into_owned()),
+        ("tls.other_ca.file", other_ca.to_string_lossy().into_owned()),
+        ("tls.wrong_name_server", tls.wrong_name.address()),
+        ("tls.pinned_server", tls.pinned.address()),
+        ("tls.pin", tls.pin()),
+        ("tls.wrong_pin", tls.wrong_pin()),
+    ]
+    .iter()
+    .map(|(key, value)| format!("{key}={}\n", escape(value)))
+    .collect()
 }
 
 /// Escapes a value for a Java properties file.

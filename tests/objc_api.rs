@@ -11,7 +11,8 @@
 //!   the seed's Objective-C code blocks kept in `tests/objc/seed/seed-objc-samples.md`);
 //! - the ARC build is compiled to object code with `-fobjc-arc` (GCC's runtime has no ARC, so with
 //!   clang's GNUstep 2.0 runtime ABI; it is not linked or run here);
-//! - `module.modulemap` is checked as a Clang module, laid out as `build-xcframework.sh` does.
+//! - `module.modulemap` is checked as a Clang module, laid out as `build-xcframework.sh` does;
+//! - `tls` connects over TLS with real certificates (`tests/common/tls.rs`).
 //!
 //! It fails (never skips) when clang, GNUstep Base, the blocks runtime or GCC's Objective-C
 //! headers are missing: `scripts/test` installs them (`clang libgnustep-base-dev
@@ -238,6 +239,12 @@ fn apps() -> Vec<AppSettings> {
 fn run_objc(name: &str, delivery: Delivery) {
     let exe = build_program(name, delivery);
     let server = TestServer::start(apps());
+    support::run_program(&exe, &objc_env(&server));
+    drop(server);
+}
+
+/// What every program is told about `server`: its address, the apps, UserSigs, the fake servers.
+fn objc_env(server: &TestServer) -> Vec<(String, String)> {
     let now = common::now_secs();
     let mut env = vec![
         ("IMS_TEST_SERVER".to_string(), server.addr().to_string()),
@@ -274,13 +281,23 @@ fn run_objc(name: &str, delivery: Delivery) {
             usersig::generate(APP, KEY, user, SHORT_SIG_SECONDS, common::now_secs()),
         ));
     }
-    support::run_program(&exe, &env);
-    drop(server);
+    env
 }
 
 #[test]
 fn objc_every_api() {
     run_objc("api", Delivery::CallbackThread);
+}
+
+/// TLS with real certificates (`tls.m`): the programs' environment for the plaintext listener of
+/// the TLS world's server, and the world's servers, CAs and pins (`IMS_TEST_TLS_*`).
+#[test]
+fn objc_tls() {
+    let exe = build_program("tls", Delivery::CallbackThread);
+    let world = common::tls::TlsWorld::start();
+    let mut env = world.env();
+    env.extend(objc_env(&world.server));
+    support::run_program(&exe, &env);
 }
 
 #[test]

@@ -17,11 +17,13 @@
 //!   `tests/cpp/` (the seed's Windows samples included) cross-built with mingw-w64 against the
 //!   SDK folder's headers and libraries, and run under wine, each against a real server of its
 //!   own on this machine's loopback, given what `tests/c_api.rs` and `tests/cpp_api.rs` give them
-//!   (`tests/c/programs.rs`); `examples/` built with CMake `find_package(imstatus)` from a copy
-//!   of the SDK folder in a path with a space (a MinGW cross build: `IMPORTED_IMPLIB`, the
-//!   static targets, the build copying imstatus.dll next to the programs) and run; a C program
-//!   built with pkg-config; and `tests/c/msvc_probe.c` compiled for MSVC's ABI by clang, linked
-//!   by lld-link against `lib/imstatus.lib` alone and run. One wine prefix (in a temporary
+//!   (`tests/c/programs.rs`), `tests/c/tls.c` over TLS with real certificates (the test CA given
+//!   as PEM bytes, an extra CA: wine's trust store has no CA of ours); `examples/` built with
+//!   CMake `find_package(imstatus)` from a copy of the SDK folder in a path with a space (a
+//!   MinGW cross build: `IMPORTED_IMPLIB`, the static targets, the build copying imstatus.dll
+//!   next to the programs) and run; a C program built with pkg-config; and
+//!   `tests/c/msvc_probe.c` compiled for MSVC's ABI by clang, linked by lld-link against
+//!   `lib/imstatus.lib` alone and run. One wine prefix (in a temporary
 //!   directory, removed at the end) serves them all, two programs at a time.
 //!
 //! How the programs differ from Linux, and why:
@@ -62,6 +64,7 @@ use std::process::{Command, Output, Stdio};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use common::tls::TlsWorld;
 use common::APP;
 use programs::Pace;
 
@@ -987,6 +990,17 @@ fn windows_programs_under_wine() {
             }),
         ));
     }
+    // TLS with real certificates, the test CA given as PEM bytes. Wine 8's chain engine refuses
+    // an extra root store, so this runs the SDK's own check of the extra CAs behind Windows'
+    // verifier (src/client/tls/trust.rs); a real Windows takes them as an extra root store.
+    jobs.push((
+        "c/tls".to_string(),
+        Box::new(move || {
+            let exe = build_c(bin, sdk, "tls");
+            let world = TlsWorld::start();
+            wine.run_test_program(&exe, &programs::tls_env(&world, WINE_PACE));
+        }),
+    ));
     for &name in programs::CPP_PROGRAMS {
         jobs.push((
             format!("cpp/{name}"),

@@ -11,11 +11,10 @@ use imstatus::protocol::{
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use tokio::io::{AsyncWriteExt, BufReader, BufWriter};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
-use tokio::net::TcpStream;
 use tokio::sync::{mpsc, Notify};
 use tokio::task::JoinHandle;
 
+use crate::tls::{ReadHalf, WriteHalf};
 use crate::{custom_payload, user_id, Cmd, Reconnect, Shared};
 
 /// Request ids below this are the setup of a connection (hello, login, subscribes).
@@ -25,13 +24,18 @@ const SETUP_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A UserSig valid for a day, made up front (HMAC + zlib per user).
 pub fn user_sig(shared: &Shared, user: u32) -> String {
+    sig_for(shared, &user_id(user))
+}
+
+/// A UserSig valid for a day for any user ID.
+pub fn sig_for(shared: &Shared, id: &str) -> String {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
     imstatus_server::usersig::generate(
         shared.opts.sdk_app_id,
         &shared.opts.secret_key,
-        &user_id(user),
+        id,
         86_400,
         now,
     )
@@ -46,7 +50,7 @@ fn platform(no: u8) -> Platform {
 }
 
 struct Live {
-    writer: BufWriter<OwnedWriteHalf>,
+    writer: BufWriter<WriteHalf>,
     reader: JoinHandle<()>,
     freeze: Arc<Notify>,
     next_id: u64,
@@ -203,12 +207,12 @@ async fn connect(
     no: u8,
     lost: Arc<Notify>,
 ) -> Result<Live, String> {
-    let stream = tokio::time::timeout(SETUP_TIMEOUT, TcpStream::connect(&shared.opts.addr))
-        .await
-        .map_err(|_| "connect timed out".to_string())?
-        .map_err(|e| format!("connect: {e}"))?;
-    let _ = stream.set_nodelay(true);
-    let (rd, wr) = stream.into_split();
+    let (rd, wr) = tokio::time::timeout(
+        SETUP_TIMEOUT,
+        crate::tls::connect(&shared.opts.addr, shared.opts.tls.as_ref()),
+    )
+    .await
+    .map_err(|_| "connect timed out".to_string())??;
     let freeze = Arc::new(Notify::new());
     let (setup_tx, mut setup_rx) = mpsc::unbounded_channel();
     let user = shared.devices[dev].user;
@@ -313,7 +317,7 @@ type SetupReply = (u64, Result<(), String>);
 async fn reader(
     shared: Arc<Shared>,
     dev: usize,
-    mut rd: BufReader<OwnedReadHalf>,
+    mut rd: BufReader<ReadHalf>,
     freeze: Arc<Notify>,
     setup: mpsc::UnboundedSender<SetupReply>,
     lost: Arc<Notify>,
@@ -384,10 +388,9 @@ fn apply_snapshot(shared: &Shared, dev: usize, statuses: &[WireStatus]) {
 /// The server's truth: every user's status from `get_user_status`, asked by a verifier user
 /// in batches of 500 (Q3). Answers (status_type, custom seq, version) per user.
 pub async fn truth(shared: &Arc<Shared>) -> Result<Vec<(u8, u32, u64)>, String> {
-    let stream = TcpStream::connect(&shared.opts.addr)
+    let (rd, mut wr) = crate::tls::connect(&shared.opts.addr, shared.opts.tls.as_ref())
         .await
-        .map_err(|e| format!("verifier connect: {e}"))?;
-    let (rd, mut wr) = stream.into_split();
+        .map_err(|e| format!("verifier {e}"))?;
     let mut rd = BufReader::new(rd);
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -8,8 +8,12 @@
 //! bounded in count and time; all traffic stays on loopback.
 
 pub mod ims;
+pub mod inproc;
 pub mod mqtt;
 pub mod procfs;
+pub mod raw;
+pub mod restart;
+pub mod tls;
 pub mod workloads;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
@@ -40,6 +44,12 @@ pub enum Workload {
     Storm,
     SlowConsumer,
     ChurnVerify,
+    /// A healthy cohort under a steady fanout while thousands of new clients log in at once.
+    LoginStorm,
+    /// Clients that never read, subscribed to users who change, under a flood.
+    SlowFlood,
+    /// One connection that never logs in and never reads: pipelining, then dripping bytes.
+    Unauth,
 }
 
 /// Everything a run is told.
@@ -82,6 +92,14 @@ pub struct Opts {
     /// A shell command run with the argument `start` before, and `stop` after, every measured
     /// fanout step (e.g. to toggle a profiler); none by default.
     pub hook: Option<String>,
+    /// New clients that log in at once in `login-storm`.
+    pub storm_clients: usize,
+    /// Clients that never read in `slow-flood`.
+    pub slow_clients: usize,
+    /// Reading watchers of the flooded users in `slow-flood`.
+    pub healthy_watchers: usize,
+    /// imstatus over TLS (`addr` is then the server's TLS listener); plaintext when `None`.
+    pub tls: Option<tls::Tls>,
 }
 
 impl Opts {
@@ -108,6 +126,10 @@ impl Opts {
             connect_concurrency: 256,
             label: String::new(),
             hook: None,
+            storm_clients: 3000,
+            slow_clients: 20,
+            healthy_watchers: 10,
+            tls: None,
         }
     }
 }
@@ -201,6 +223,34 @@ impl Graph {
             watches.push(list);
         }
         Graph { watches, watchers }
+    }
+}
+
+impl Graph {
+    /// The `slow-flood` layout: users `0..publishers` watch nobody; each of the `watchers`
+    /// users after them watches every publisher.
+    pub fn flood(publishers: usize, watchers: usize) -> Graph {
+        let n = publishers + watchers;
+        let all: Vec<u32> = (0..publishers as u32).collect();
+        let watches: Vec<Vec<u32>> = (0..n)
+            .map(|i| {
+                if i < publishers {
+                    Vec::new()
+                } else {
+                    all.clone()
+                }
+            })
+            .collect();
+        let mut watchers_of = vec![Vec::new(); n];
+        for (i, list) in watches.iter().enumerate() {
+            for &j in list {
+                watchers_of[j as usize].push(i as u32);
+            }
+        }
+        Graph {
+            watches,
+            watchers: watchers_of,
+        }
     }
 }
 
@@ -342,6 +392,12 @@ impl Shared {
     /// `multi_device_pct` percent of them.
     pub fn new(opts: Opts, multi_device_pct: f64) -> Arc<Shared> {
         let graph = Graph::uniform(opts.n, opts.k, opts.seed);
+        Shared::with_graph(opts, graph, multi_device_pct)
+    }
+
+    /// Builds the population over a given graph of `opts.n` users.
+    pub fn with_graph(opts: Opts, graph: Graph, multi_device_pct: f64) -> Arc<Shared> {
+        assert_eq!(graph.watches.len(), opts.n, "one watch list per user");
         let mut devices: Vec<Device> = (0..opts.n as u32)
             .map(|user| Device { user, no: 0 })
             .collect();

@@ -10,7 +10,7 @@
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use imstatus_bench::{procfs, workloads, Opts, System, Workload};
+use imstatus_bench::{inproc, procfs, restart, workloads, Opts, System, Workload};
 
 #[derive(Parser)]
 #[command(
@@ -37,6 +37,71 @@ enum Command {
         /// How long the client idles before it is measured.
         #[arg(long, default_value_t = 3)]
         idle_secs: u64,
+    },
+    /// The hub path in process (engine, outboxes, one task per connection; no sockets) on 1 and
+    /// 2 worker threads pinned to cores: deliveries/s of each and their ratio.
+    HubScale {
+        #[arg(long, default_value_t = 10_000)]
+        n: usize,
+        #[arg(long, default_value_t = 50)]
+        k: usize,
+        #[arg(long, value_delimiter = ',', default_value = "1,2")]
+        threads: Vec<usize>,
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+        /// Seconds of warm-up before each measured run.
+        #[arg(long, default_value_t = 1.0)]
+        warmup: f64,
+        /// Seconds per measured run.
+        #[arg(long, default_value_t = 4.0)]
+        duration: f64,
+        /// Cores the worker threads are pinned to, in turn.
+        #[arg(long, value_delimiter = ',', default_value = "0,1")]
+        cores: Vec<usize>,
+        #[arg(long, default_value_t = 1)]
+        publishers_per_thread: usize,
+        /// Changes a publisher makes before it yields.
+        #[arg(long, default_value_t = 1)]
+        batch: usize,
+    },
+    /// What a full outbox costs (RSS per outbox over many full ones), in process.
+    OutboxCost {
+        #[arg(long, default_value_t = 64)]
+        outboxes: usize,
+        /// Bytes of each queued status's custom status (the bench's pushes carry ~25).
+        #[arg(long, default_value_t = 25)]
+        custom_len: usize,
+    },
+    /// Restart time of a real `imstatus serve` over a data directory of many stored users.
+    Restart {
+        /// The `imstatus` binary.
+        #[arg(long)]
+        imstatus: std::path::PathBuf,
+        #[arg(long, default_value_t = 100_000)]
+        users: usize,
+        /// Of those, logged in when the server stopped.
+        #[arg(long, default_value_t = 10_000)]
+        online: usize,
+        /// Subscriptions kept per user.
+        #[arg(long, default_value_t = 0)]
+        subs: usize,
+        #[arg(long, default_value_t = 17810)]
+        port: u16,
+        /// Pin the server to this core (taskset).
+        #[arg(long)]
+        core: Option<usize>,
+        #[arg(long, default_value_t = 1_400_000_001)]
+        app_id: u32,
+        #[arg(long, default_value = "bench-secret-key")]
+        key: String,
+        /// A configuration without `[limits]`, for builds from before it existed.
+        #[arg(long)]
+        legacy_config: bool,
+        /// Skip the in-process recovery.
+        #[arg(long)]
+        no_in_process: bool,
+        #[arg(long, default_value = "")]
+        label: String,
     },
 }
 
@@ -90,6 +155,22 @@ struct RunArgs {
     /// Shell command run with `start` / `stop` around every measured fanout step.
     #[arg(long)]
     hook: Option<String>,
+    /// login-storm: new clients that log in at once.
+    #[arg(long, default_value_t = 3000)]
+    storm_clients: usize,
+    /// slow-flood: clients that never read.
+    #[arg(long, default_value_t = 20)]
+    slow_clients: usize,
+    /// slow-flood: reading watchers of every flooded user.
+    #[arg(long, default_value_t = 10)]
+    healthy_watchers: usize,
+    /// imstatus over TLS, trusting the CA certificates in this PEM file (`imstatus dev-cert`'s
+    /// ca.pem); `--addr` is then the server's TLS listener.
+    #[arg(long)]
+    tls_ca: Option<std::path::PathBuf>,
+    /// The name the server's certificate must carry, with `--tls-ca`.
+    #[arg(long, default_value = "localhost")]
+    tls_name: String,
 }
 
 fn main() {
@@ -102,8 +183,81 @@ fn main() {
             key,
             idle_secs,
         } => sdk_cost(&addr, app_id, &key, idle_secs),
+        Command::HubScale {
+            n,
+            k,
+            threads,
+            rounds,
+            warmup,
+            duration,
+            cores,
+            publishers_per_thread,
+            batch,
+        } => {
+            let o = inproc::ScaleOpts {
+                n,
+                k,
+                threads,
+                rounds,
+                warmup: Duration::from_secs_f64(warmup),
+                duration: Duration::from_secs_f64(duration),
+                cores,
+                publishers_per_thread,
+                batch,
+            };
+            emit("hub-scale", inproc::hub_scale(&o))
+        }
+        Command::OutboxCost {
+            outboxes,
+            custom_len,
+        } => emit("outbox-cost", Ok(inproc::outbox_cost(outboxes, custom_len))),
+        Command::Restart {
+            imstatus,
+            users,
+            online,
+            subs,
+            port,
+            core,
+            app_id,
+            key,
+            legacy_config,
+            no_in_process,
+            label,
+        } => {
+            procfs::raise_nofile();
+            let o = restart::RestartOpts {
+                imstatus,
+                users,
+                online,
+                subs,
+                port,
+                core,
+                app_id,
+                key,
+                legacy_config,
+                in_process: !no_in_process,
+                label,
+            };
+            emit("restart", restart::restart(&o))
+        }
     };
     std::process::exit(code);
+}
+
+/// Prints a result (or the failure) as one JSON line, and its summary on stderr.
+fn emit(workload: &str, result: Result<serde_json::Value, String>) -> i32 {
+    match result {
+        Ok(v) => {
+            println!("{v}");
+            eprintln!("{workload}: {}", v["summary"].as_str().unwrap_or(""));
+            0
+        }
+        Err(e) => {
+            println!("{}", serde_json::json!({"workload": workload, "error": e}));
+            eprintln!("{workload}: FAILED: {e}");
+            1
+        }
+    }
 }
 
 fn run(a: RunArgs) -> i32 {
@@ -125,6 +279,22 @@ fn run(a: RunArgs) -> i32 {
     opts.connect_concurrency = a.connect_concurrency;
     opts.label = a.label;
     opts.hook = a.hook;
+    opts.storm_clients = a.storm_clients;
+    opts.slow_clients = a.slow_clients;
+    opts.healthy_watchers = a.healthy_watchers;
+    if let Some(ca) = &a.tls_ca {
+        if opts.system != System::Imstatus {
+            eprintln!("--tls-ca is for the imstatus system only");
+            return 2;
+        }
+        match imstatus_bench::tls::Tls::from_file(ca, &a.tls_name) {
+            Ok(tls) => opts.tls = Some(tls),
+            Err(e) => {
+                eprintln!("--tls-ca: {e}");
+                return 2;
+            }
+        }
+    }
     let (system, workload) = (opts.system, opts.workload);
     procfs::raise_nofile();
     match workloads::run(opts) {

@@ -28,7 +28,7 @@ const SETUP_TIMEOUT: Duration = Duration::from_secs(30);
 /// Topic filters per SUBSCRIBE packet.
 const FILTERS_PER_SUBSCRIBE: usize = 100;
 
-fn qos(shared: &Shared) -> QoS {
+pub(crate) fn qos(shared: &Shared) -> QoS {
     if shared.opts.qos == 0 {
         QoS::AtMostOnce
     } else {
@@ -36,7 +36,7 @@ fn qos(shared: &Shared) -> QoS {
     }
 }
 
-fn host_port(addr: &str) -> (String, u16) {
+pub(crate) fn host_port(addr: &str) -> (String, u16) {
     match addr.rsplit_once(':') {
         Some((h, p)) => (h.to_string(), p.parse().unwrap_or(1883)),
         None => (addr.to_string(), 1883),

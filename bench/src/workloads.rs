@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
 use crate::{
-    ims, lock, mqtt, percentiles, procfs, wait_until, Cmd, Opts, Reconnect, Shared, System,
+    ims, lock, mqtt, percentiles, procfs, raw, wait_until, Cmd, Opts, Reconnect, Shared, System,
     Workload, OFFLINE, ONLINE,
 };
 
@@ -33,7 +33,17 @@ pub async fn run_async(opts: Opts) -> Result<Vec<Value>, String> {
     } else {
         0.0
     };
-    let shared = Shared::new(opts, multi);
+    let shared = if opts.workload == Workload::SlowFlood {
+        // `n` publishers, and the reading watchers of all of them after them.
+        let mut opts = opts;
+        let publishers = opts.n;
+        opts.n = publishers + opts.healthy_watchers;
+        opts.k = publishers;
+        let graph = crate::Graph::flood(publishers, opts.healthy_watchers);
+        Shared::with_graph(opts, graph, multi)
+    } else {
+        Shared::new(opts, multi)
+    };
     let mut fleet = Fleet::new(shared.clone());
     let result = match shared.opts.workload {
         Workload::ConnectIdle => connect_idle(&mut fleet).await,
@@ -42,6 +52,9 @@ pub async fn run_async(opts: Opts) -> Result<Vec<Value>, String> {
         Workload::Storm => storm(&mut fleet).await,
         Workload::SlowConsumer => slow_consumer(&mut fleet).await,
         Workload::ChurnVerify => churn_verify(&mut fleet).await,
+        Workload::LoginStorm => login_storm(&mut fleet).await,
+        Workload::SlowFlood => slow_flood(&mut fleet).await,
+        Workload::Unauth => unauth(&mut fleet).await,
     };
     fleet.shutdown().await;
     result
@@ -231,6 +244,7 @@ fn base(shared: &Shared, extra: Value) -> Value {
         "heartbeat_s": o.heartbeat.as_secs_f64(),
         "detect_timeout_s": o.detect_timeout.as_secs_f64(),
         "qos": o.qos,
+        "tls": o.tls.is_some(),
         "label": o.label,
         "unix_time": std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -354,6 +368,19 @@ async fn fanout_step(
     duration: Duration,
     record: bool,
 ) -> Value {
+    fanout_window(fleet, state, rate, (duration, duration), &|| true, record).await
+}
+
+/// A fanout step that lasts at least `min` and at most `max`, and ends in between once
+/// `done()` says so; then a drain.
+async fn fanout_window(
+    fleet: &Fleet,
+    state: &mut Fanout,
+    rate: f64,
+    (min, max): (Duration, Duration),
+    done: &dyn Fn() -> bool,
+    record: bool,
+) -> Value {
     let shared = &fleet.shared;
     let stats = &shared.stats;
     lock(&stats.latency).reset();
@@ -370,8 +397,8 @@ async fn fanout_step(
     let mut issued = 0u64;
     let mut expected = 0u64;
     let mut tick = tokio::time::interval(Duration::from_millis(5));
-    // Bounded by `duration`.
-    while start.elapsed() < duration {
+    // Bounded by `max`.
+    while start.elapsed() < max && !(start.elapsed() >= min && done()) {
         tick.tick().await;
         let target = (rate * start.elapsed().as_secs_f64()) as u64;
         while issued < target && !state.publishers.is_empty() {
@@ -930,6 +957,611 @@ async fn churn_verify(fleet: &mut Fleet) -> Result<Vec<Value>, String> {
             "lost_sets": lost_sets,
             "truth_missing": truth_missing,
             "offline_views": offline_views,
+            "summary": summary,
+        }),
+    )])
+}
+
+/// The port of a `host:port` address.
+fn port_of(addr: &str) -> u16 {
+    addr.rsplit_once(':')
+        .and_then(|(_, p)| p.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Percentiles of a microsecond histogram, in milliseconds.
+fn ms(h: &hdrhistogram::Histogram<u64>) -> Value {
+    percentiles(h, 1000.0)
+}
+
+/// A healthy cohort (N watchers, K subscriptions each) under a steady fanout; then
+/// `storm_clients` new users connect and log in at once (all started within 0.3 s). Measures the
+/// storm's logins/s and login latency, and the healthy watchers' delivery latency before and
+/// during the storm.
+async fn login_storm(fleet: &mut Fleet) -> Result<Vec<Value>, String> {
+    let shared = fleet.shared.clone();
+    fleet.setup().await?;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let o = &shared.opts;
+    let rate = o.rates.first().copied().unwrap_or(100.0);
+    let clients = o.storm_clients;
+    let mut rng = StdRng::seed_from_u64(o.seed ^ 0x1057);
+    let mut publishers: Vec<u32> = (0..o.n as u32).collect();
+    publishers.shuffle(&mut rng);
+    let receiving = vec![true; shared.devices.len()];
+    let mut state = Fanout::new(&shared, &receiving, publishers);
+    fanout_step(fleet, &mut state, rate, Duration::from_secs(2), false).await;
+    let before = fanout_step(fleet, &mut state, rate, o.duration, true).await;
+
+    // The storm: users after the cohort, watched by nobody, their UserSigs made up front.
+    let first = o.n as u32;
+    let frames: Vec<Vec<u8>> = match o.system {
+        System::Imstatus => (0..clients as u32)
+            .map(|i| {
+                let user = first + i;
+                raw::ims_hello_login(
+                    o.sdk_app_id,
+                    &crate::user_id(user),
+                    &ims::user_sig(&shared, user),
+                    &format!("storm-u{user}"),
+                )
+            })
+            .collect(),
+        System::Mosquitto => Vec::new(),
+    };
+    let rss_before = fleet.probe.rss_kib();
+    let storm = raw::Storm::new();
+    // All started within 0.3 s: 30 waves, 10 ms apart.
+    let waves = 30usize;
+    let per_wave = clients.div_ceil(waves).max(1);
+    let driver = {
+        let (storm, addr, system, tls) = (storm.clone(), o.addr.clone(), o.system, o.tls.clone());
+        let (keepalive, qos) = (o.heartbeat, mqtt::qos(&shared));
+        let mut frames = frames.into_iter();
+        tokio::spawn(async move {
+            for wave in 0..waves {
+                for i in wave * per_wave..((wave + 1) * per_wave).min(clients) {
+                    match system {
+                        System::Imstatus => {
+                            let bytes = frames.next().unwrap_or_default();
+                            tokio::spawn(raw::ims_storm_client(
+                                storm.clone(),
+                                addr.clone(),
+                                tls.clone(),
+                                bytes,
+                            ));
+                        }
+                        System::Mosquitto => {
+                            tokio::spawn(raw::mqtt_storm_client(
+                                storm.clone(),
+                                addr.clone(),
+                                first + i as u32,
+                                keepalive,
+                                qos,
+                            ));
+                        }
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        })
+    };
+    // The watchers' latency while the storm lasts, and half a second after its last answer.
+    let finished_at = std::cell::Cell::new(None::<Instant>);
+    let done = || {
+        if !storm.finished(clients) {
+            return false;
+        }
+        let at = finished_at.get().unwrap_or_else(Instant::now);
+        finished_at.set(Some(at));
+        at.elapsed() >= Duration::from_millis(500)
+    };
+    let during = fanout_window(
+        fleet,
+        &mut state,
+        rate,
+        (Duration::from_secs(1), Duration::from_secs(90)),
+        &done,
+        true,
+    )
+    .await;
+    let _ = driver.await;
+    let rss_after = fleet.probe.rss_kib();
+    let answered = storm.answered.load(Ordering::Relaxed);
+    let failed = storm.failed.load(Ordering::Relaxed);
+    let last_answer = lock(&storm.last_answer).map(|d| d.as_secs_f64());
+    let spread = lock(&storm.last_start).map(|d| d.as_secs_f64());
+    let logins_per_s = last_answer
+        .filter(|&s| s > 0.0)
+        .map(|s| answered as f64 / s);
+    let latency = ms(&lock(&storm.latency));
+    let written = ms(&lock(&storm.written_latency));
+    let connected = ms(&lock(&storm.connected_latency));
+    let p99 = |v: &Value| v["latency_ms"]["p99"].as_f64();
+    let within = failed == 0 && p99(&during).is_some_and(|p| p <= 50.0);
+    let summary = format!(
+        "{answered}/{clients} storm logins answered ({failed} failed) in {} s: {} logins/s, login p50 {} ms, p99 {} ms, max {} ms; healthy watchers' p99 {} ms before, {} ms during (target ≤ 50 ms: {}); server RSS {} → {} KiB",
+        last_answer.map_or("?".into(), |s| format!("{s:.2}")),
+        logins_per_s.map_or("?".into(), |v| format!("{v:.0}")),
+        latency["p50"],
+        latency["p99"],
+        latency["max"],
+        before["latency_ms"]["p99"],
+        during["latency_ms"]["p99"],
+        if within { "met" } else { "MISSED" },
+        rss_before.map_or("?".into(), |v| v.to_string()),
+        rss_after.map_or("?".into(), |v| v.to_string()),
+    );
+    let first_error = lock(&storm.first_error).clone();
+    storm.release();
+    Ok(vec![base(
+        &shared,
+        json!({
+            "rate": rate,
+            "storm_clients": clients,
+            "answered": answered,
+            "failed": failed,
+            "storm_first_error": first_error,
+            "started_within_s": spread,
+            "storm_s": last_answer,
+            "logins_per_s": logins_per_s,
+            "login_ms": latency,
+            "login_after_write_ms": written,
+            "connected_ms": connected,
+            "before": before,
+            "during": during,
+            "rss_before_kib": rss_before,
+            "rss_after_kib": rss_after,
+            "within_target": within,
+            "summary": summary,
+        }),
+    )])
+}
+
+/// What the server holds of a set of client connections, sampled while they run.
+struct Watch {
+    pid: Option<u32>,
+    port: u16,
+    /// The clients' local ports, and when (s since `start`) the server no longer held each.
+    peers: Vec<u16>,
+    /// Whether the server was seen holding each (it counts as closed only after that).
+    seen: Vec<bool>,
+    closed_at: Vec<Option<f64>>,
+    start: Instant,
+    rss: Vec<(f64, Option<u64>)>,
+    /// The kernel's TCP memory (every socket of the machine), KiB.
+    tcp: Vec<(f64, Option<u64>)>,
+}
+
+impl Watch {
+    fn new(pid: Option<u32>, port: u16, peers: Vec<u16>) -> Watch {
+        let closed_at = vec![None; peers.len()];
+        Watch {
+            pid,
+            port,
+            seen: vec![false; peers.len()],
+            peers,
+            closed_at,
+            start: Instant::now(),
+            rss: Vec::new(),
+            tcp: Vec::new(),
+        }
+    }
+
+    fn sample(&mut self) {
+        let t = self.start.elapsed().as_secs_f64();
+        self.rss.push((t, self.pid.and_then(procfs::rss_kib)));
+        self.tcp.push((t, procfs::tcp_mem_kib()));
+        let owned = self
+            .pid
+            .and_then(|pid| procfs::tcp_peers_owned(pid, self.port));
+        if let Some(owned) = owned {
+            for (i, p) in self.peers.iter().enumerate() {
+                if owned.contains(p) {
+                    self.seen[i] = true;
+                } else if self.seen[i] && self.closed_at[i].is_none() {
+                    self.closed_at[i] = Some(t);
+                }
+            }
+        }
+    }
+
+    /// Waits (at most 2 s) until the server holds every client's connection (it has accepted
+    /// them), so that a close right after is seen as one.
+    async fn wait_held(&mut self) {
+        let end = Instant::now() + Duration::from_secs(2);
+        while Instant::now() < end {
+            self.sample();
+            if self.seen.iter().all(|&s| s) || self.pid.is_none() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    }
+
+    fn all_closed(&self) -> bool {
+        self.closed_at.iter().all(Option::is_some)
+    }
+
+    fn rss_max_between(&self, from: f64, to: f64) -> Option<u64> {
+        self.rss
+            .iter()
+            .filter(|(t, _)| *t >= from && *t <= to)
+            .filter_map(|(_, r)| *r)
+            .max()
+    }
+
+    fn rss_first(&self) -> Option<u64> {
+        self.rss.iter().find_map(|(_, r)| *r)
+    }
+
+    fn rss_at(&self, t: f64) -> Option<u64> {
+        self.rss
+            .iter()
+            .filter(|(s, _)| *s <= t)
+            .filter_map(|(_, r)| *r)
+            .next_back()
+    }
+
+    fn closed(&self) -> Value {
+        let mut times: Vec<f64> = self.closed_at.iter().flatten().copied().collect();
+        times.sort_by(f64::total_cmp);
+        json!({
+            "clients": self.peers.len(),
+            "closed": times.len(),
+            "first_s": times.first(),
+            "last_s": times.last(),
+            "times_s": times,
+        })
+    }
+}
+
+/// `slow_clients` connections log in, subscribe to every publisher, and then never read (they
+/// keep sending heartbeats / PINGREQs, so that only the server's delivery bounds can close
+/// them); the publishers change at `rate` for `duration` while `healthy_watchers` read. Measures
+/// the server's RSS over the flood and when (whether) it closed each slow client; the healthy
+/// watchers' latency meanwhile.
+async fn slow_flood(fleet: &mut Fleet) -> Result<Vec<Value>, String> {
+    let shared = fleet.shared.clone();
+    fleet.setup().await?;
+    let o = &shared.opts;
+    let publishers = o.k;
+    let rate = o.rates.first().copied().unwrap_or(2000.0);
+    let beat = o.heartbeat;
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let write_errors = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let mut peers = Vec::new();
+    let mut tasks = Vec::new();
+    for i in 0..o.slow_clients {
+        let mut stream = tokio::net::TcpStream::connect(&o.addr)
+            .await
+            .map_err(|e| format!("slow client connect: {e}"))?;
+        let _ = stream.set_nodelay(true);
+        peers.push(stream.local_addr().map_err(|e| e.to_string())?.port());
+        let targets: Vec<u32> = (0..publishers as u32).collect();
+        let setup = match o.system {
+            System::Imstatus => {
+                let id = format!("slow{i}");
+                let mut bytes = raw::ims_hello_login(
+                    o.sdk_app_id,
+                    &id,
+                    &ims::sig_for(&shared, &id),
+                    "slow-device",
+                );
+                for (j, chunk) in targets.chunks(100).enumerate() {
+                    bytes.extend(raw::ims_frame(
+                        3 + j as u64,
+                        imstatus::protocol::Request::Subscribe {
+                            user_ids: chunk.iter().map(|&u| crate::user_id(u)).collect(),
+                        },
+                    ));
+                }
+                bytes
+            }
+            System::Mosquitto => {
+                let mut bytes = raw::mqtt_connect(&format!("slow-{i}"), beat.as_secs() as u16);
+                let filters: Vec<String> = targets
+                    .iter()
+                    .flat_map(|u| [format!("presence/u{u}/+"), format!("status/u{u}/custom")])
+                    .collect();
+                for (j, chunk) in filters.chunks(100).enumerate() {
+                    bytes.extend(raw::mqtt_subscribe(1 + j as u16, chunk, o.qos.min(1)));
+                }
+                bytes
+            }
+        };
+        raw::write_within(&mut stream, &setup, Duration::from_secs(10)).await?;
+        let (stop, errors, system) = (stop.clone(), write_errors.clone(), o.system);
+        tasks.push(tokio::spawn(async move {
+            let mut id = 1000u64;
+            // Bounded by `stop` (or the first failed write).
+            while !stop.load(Ordering::Relaxed) {
+                let mut slept = Duration::ZERO;
+                while slept < beat && !stop.load(Ordering::Relaxed) {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    slept += Duration::from_millis(100);
+                }
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                id += 1;
+                let beat = match system {
+                    System::Imstatus => raw::ims_frame(id, imstatus::protocol::Request::Heartbeat),
+                    System::Mosquitto => raw::MQTT_PINGREQ.to_vec(),
+                };
+                if raw::write_within(&mut stream, &beat, Duration::from_secs(1))
+                    .await
+                    .is_err()
+                {
+                    errors.fetch_add(1, Ordering::Relaxed);
+                    break;
+                }
+            }
+        }));
+    }
+    // Their logins and subscriptions go through, and the server is idle again.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    fleet.settle().await;
+    let mut watch = Watch::new(o.server_pid, port_of(&o.addr), peers);
+    watch.wait_held().await;
+    let rss_before = watch.rss_first();
+    let held_before = watch.seen.iter().filter(|&&s| s).count();
+    let mut rng = StdRng::seed_from_u64(o.seed ^ 0xf1);
+    let mut order: Vec<u32> = (0..publishers as u32).collect();
+    order.shuffle(&mut rng);
+    let receiving = vec![true; shared.devices.len()];
+    let mut state = Fanout::new(&shared, &receiving, order);
+    let flooding = std::cell::Cell::new(true);
+    let watching = async {
+        // Bounded: the flood, then at most 30 s more until every slow client is closed.
+        let mut flood_end = None;
+        loop {
+            watch.sample();
+            let t = watch.start.elapsed().as_secs_f64();
+            if !flooding.get() {
+                let end = *flood_end.get_or_insert(t);
+                if watch.all_closed() || t > end + 30.0 {
+                    return end;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    };
+    let flood = async {
+        let step = fanout_step(fleet, &mut state, rate, o.duration, true).await;
+        flooding.set(false);
+        step
+    };
+    let (healthy, flood_end) = tokio::join!(flood, watching);
+    stop.store(true, Ordering::Relaxed);
+    for t in tasks {
+        let _ = tokio::time::timeout(Duration::from_secs(2), t).await;
+    }
+    let rss_max = watch.rss_max_between(0.0, flood_end);
+    let rss_end = watch.rss_at(flood_end);
+    let rss_last = watch.rss.last().and_then(|(_, r)| *r);
+    let growth = |v: Option<u64>| kib_delta(rss_before, v);
+    let closed = watch.closed();
+    let within = growth(rss_max).is_some_and(|g| g <= 20 * 1024);
+    let summary = format!(
+        "{} slow clients on {publishers} users changing {rate}/s for {} s: server RSS +{} KiB at most (target ≤ 20 MiB: {}), +{} KiB at the end; {} of them closed by the server (first at {} s, last at {} s); {} healthy watchers' p99 {} ms",
+        o.slow_clients,
+        o.duration.as_secs(),
+        growth(rss_max).map_or("?".into(), |g| g.to_string()),
+        if within { "met" } else { "MISSED" },
+        growth(rss_end).map_or("?".into(), |g| g.to_string()),
+        closed["closed"],
+        closed["first_s"],
+        closed["last_s"],
+        o.healthy_watchers,
+        healthy["latency_ms"]["p99"],
+    );
+    Ok(vec![base(
+        &shared,
+        json!({
+            "publishers": publishers,
+            "slow_clients": o.slow_clients,
+            "healthy_watchers": o.healthy_watchers,
+            "rate": rate,
+            "flood_s": o.duration.as_secs_f64(),
+            "observed_s": watch.start.elapsed().as_secs_f64(),
+            "held_before_flood": held_before,
+            "slow_closed": closed,
+            "slow_write_errors": write_errors.load(Ordering::Relaxed),
+            "rss_before_kib": rss_before,
+            "rss_max_kib": rss_max,
+            "rss_end_kib": rss_end,
+            "rss_last_kib": rss_last,
+            "rss_growth_max_kib": growth(rss_max),
+            "rss_growth_end_kib": growth(rss_end),
+            "rss_series": watch.rss.iter().step_by(4).map(|(t, r)| json!([(t * 10.0).round() / 10.0, r])).collect::<Vec<_>>(),
+            "kernel_tcp_kib_before": watch.tcp.first().and_then(|(_, v)| *v),
+            "kernel_tcp_kib_max": watch.tcp.iter().filter_map(|(_, v)| *v).max(),
+            "kernel_tcp_kib_last": watch.tcp.last().and_then(|(_, v)| *v),
+            "healthy_phase": healthy,
+            "within_target": within,
+            "summary": summary,
+        }),
+    )])
+}
+
+/// One connection that never logs in and never reads. First it pipelines requests as fast as
+/// the socket takes them for `duration` (imstatus: `hello`, then heartbeats; MQTT: PINGREQs
+/// without a CONNECT); then another drips a login (imstatus: `hello`, then a `login` frame a
+/// byte a second; MQTT: a CONNECT a byte a second) for up to 40 s. Measures the server's RSS and
+/// when it closed each.
+async fn unauth(fleet: &mut Fleet) -> Result<Vec<Value>, String> {
+    let shared = fleet.shared.clone();
+    let o = &shared.opts;
+    let port = port_of(&o.addr);
+    let (prefix, repeat): (Vec<u8>, Vec<u8>) = match o.system {
+        System::Imstatus => {
+            let hello = raw::ims_frame(
+                1,
+                imstatus::protocol::Request::Hello {
+                    version: imstatus::protocol::PROTOCOL_VERSION,
+                },
+            );
+            let mut beats = Vec::new();
+            let mut id = 2;
+            while beats.len() < 64 * 1024 {
+                beats.extend(raw::ims_frame(id, imstatus::protocol::Request::Heartbeat));
+                id += 1;
+            }
+            (hello, beats)
+        }
+        System::Mosquitto => (Vec::new(), raw::MQTT_PINGREQ.repeat(32 * 1024)),
+    };
+    // Pipelining.
+    let mut stream = tokio::net::TcpStream::connect(&o.addr)
+        .await
+        .map_err(|e| format!("connect: {e}"))?;
+    let mut watch = Watch::new(
+        o.server_pid,
+        port,
+        vec![stream.local_addr().map_err(|e| e.to_string())?.port()],
+    );
+    watch.wait_held().await;
+    let rss_before = watch.rss_first();
+    let mut written = 0u64;
+    let mut error: Option<(f64, String)> = None;
+    let mut pending: &[u8] = &prefix;
+    let mut last_sample = Instant::now();
+    let limit = o.duration;
+    // Bounded by `limit`.
+    while watch.start.elapsed() < limit {
+        if error.is_none() {
+            if pending.is_empty() {
+                pending = &repeat;
+            }
+            match tokio::time::timeout(
+                Duration::from_millis(50),
+                tokio::io::AsyncWriteExt::write(&mut stream, pending),
+            )
+            .await
+            {
+                Ok(Ok(0)) => error = Some((watch.start.elapsed().as_secs_f64(), "closed".into())),
+                Ok(Ok(n)) => {
+                    written += n as u64;
+                    pending = &pending[n..];
+                }
+                Ok(Err(e)) => error = Some((watch.start.elapsed().as_secs_f64(), e.to_string())),
+                Err(_) => {}
+            }
+        } else {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let every = if watch.start.elapsed() < Duration::from_secs(1) {
+            10
+        } else {
+            100
+        };
+        if last_sample.elapsed() >= Duration::from_millis(every) {
+            last_sample = Instant::now();
+            watch.sample();
+        }
+    }
+    watch.sample();
+    let end = watch.start.elapsed().as_secs_f64();
+    drop(stream);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    watch.sample();
+    let after = watch.rss.last().and_then(|(_, r)| *r);
+    let pipeline = json!({
+        "seconds": end,
+        "bytes_written": written,
+        "write_error": error.as_ref().map(|(t, e)| json!({"at_s": t, "error": e})),
+        "closed_at_s": watch.closed_at[0],
+        "rss_before_kib": rss_before,
+        "rss_max_kib": watch.rss_max_between(0.0, end),
+        "rss_end_kib": watch.rss_at(end),
+        "rss_after_kib": after,
+        "rss_growth_max_kib": kib_delta(rss_before, watch.rss_max_between(0.0, end)),
+        "rss_growth_after_kib": kib_delta(rss_before, after),
+    });
+
+    // Dripping: a frame that never completes within the window.
+    let drip: Vec<u8> = match o.system {
+        System::Imstatus => raw::ims_hello_login(
+            o.sdk_app_id,
+            "dripper",
+            &ims::sig_for(&shared, "dripper"),
+            "drip-device",
+        ),
+        System::Mosquitto => raw::mqtt_connect(&"d".repeat(200), 30),
+    };
+    let head = match o.system {
+        System::Imstatus => u32::from_be_bytes(drip[..4].try_into().unwrap_or([0; 4])) as usize + 4,
+        System::Mosquitto => 0,
+    };
+    let mut stream = tokio::net::TcpStream::connect(&o.addr)
+        .await
+        .map_err(|e| format!("connect: {e}"))?;
+    let _ = stream.set_nodelay(true);
+    let mut watch = Watch::new(
+        o.server_pid,
+        port,
+        vec![stream.local_addr().map_err(|e| e.to_string())?.port()],
+    );
+    watch.wait_held().await;
+    raw::write_within(&mut stream, &drip[..head], Duration::from_secs(1)).await?;
+    let mut sent = head;
+    let mut eof_at = None;
+    let mut error = None;
+    let window = Duration::from_secs(40);
+    let mut next_byte = Instant::now() + Duration::from_secs(1);
+    // Bounded by the window.
+    while watch.start.elapsed() < window && eof_at.is_none() {
+        let t = watch.start.elapsed().as_secs_f64();
+        if Instant::now() >= next_byte && sent < drip.len() && error.is_none() {
+            next_byte += Duration::from_secs(1);
+            match raw::write_within(
+                &mut stream,
+                &drip[sent..sent + 1],
+                Duration::from_millis(100),
+            )
+            .await
+            {
+                Ok(()) => sent += 1,
+                Err(e) => error = Some((t, e)),
+            }
+        }
+        // The client still reads nothing: its socket's state says whether the peer closed.
+        if procfs::peer_closed(&stream) {
+            eof_at = Some(t);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        watch.sample();
+    }
+    watch.sample();
+    let dripped = json!({
+        "seconds": watch.start.elapsed().as_secs_f64(),
+        "bytes_dripped": sent - head,
+        "frame_bytes": drip.len() - head,
+        "write_error": error.as_ref().map(|(t, e)| json!({"at_s": t, "error": e})),
+        "closed_at_s": watch.closed_at[0],
+        "eof_at_s": eof_at,
+        "rss_growth_max_kib": kib_delta(watch.rss_first(), watch.rss_max_between(0.0, f64::MAX)),
+    });
+    drop(stream);
+    let fmt = |v: &Value| v.as_f64().map_or("never".into(), |s| format!("{s:.2} s"));
+    let growth = pipeline["rss_growth_max_kib"].as_i64();
+    let within = growth.is_some_and(|g| g <= 5 * 1024);
+    let summary = format!(
+        "pipelining without logging in or reading: {} bytes written, closed by the server after {}, server RSS +{} KiB at most (target ≤ 5 MiB: {}), +{} KiB after; dripping a login a byte a second: closed after {}",
+        written,
+        fmt(&pipeline["closed_at_s"]),
+        growth.map_or("?".into(), |g| g.to_string()),
+        if within { "met" } else { "MISSED" },
+        pipeline["rss_growth_after_kib"],
+        fmt(&dripped["closed_at_s"]),
+    );
+    Ok(vec![base(
+        &shared,
+        json!({
+            "pipeline": pipeline,
+            "drip": dripped,
+            "within_target": within,
             "summary": summary,
         }),
     )])

@@ -37,6 +37,9 @@ use tokio::task::JoinSet;
 pub use config::{Config, Limits, DEFAULT_ADMIN_LISTEN, DEFAULT_LISTEN, DEFAULT_SDK_APP_ID};
 pub use durable::DurableStore;
 pub use hub::{now_ms, Hub, ServerEngine};
+/// The outbox types [`Hub::new`] and [`Hub::open`] use, for embedders and the in-process
+/// benchmarks (`imstatus-bench hub-scale`, `outbox-cost`).
+pub use outbox::{EncodedStatus, Limits as OutboxLimits, Outbox};
 
 use crate::engine::{AppSettings, MemoryStore, Store};
 use unauthenticated::Unauthenticated;

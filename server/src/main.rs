@@ -147,9 +147,18 @@ impl From<WhoMaySee> for Visibility {
 /// Who the command logs in as, and where.
 #[derive(Args)]
 struct Who {
-    /// Server address; else $IMSTATUS_SERVER, else the default of `imstatus serve`.
+    /// Server address, host:port, or tls://host:port for TLS; else $IMSTATUS_SERVER, else the
+    /// default of `imstatus serve`.
     #[arg(long)]
     server: Option<String>,
+    /// Connect over TLS also when the address has no tls://. The server's certificate is always
+    /// verified: by the system's trust store and --ca, for the host of the address.
+    #[arg(long)]
+    tls: bool,
+    /// A PEM file of CA certificates to trust beside the system's (`imstatus dev-cert` writes
+    /// ca.pem); may be given more than once.
+    #[arg(long = "ca", value_name = "FILE")]
+    ca: Vec<PathBuf>,
     #[arg(long, default_value_t = DEFAULT_SDK_APP_ID)]
     app_id: u32,
     /// Your userID; a random one when omitted.
@@ -356,14 +365,28 @@ fn connect(who: &Who, listener: Option<Arc<dyn Listener>>) -> Result<(Client, St
         (None, Some(key)) => usersig::generate(who.app_id, key, &user, 86400, unix_now()),
         (None, None) => return Err("give --sig or --key".into()),
     };
-    let mut config = ClientConfig::new(who.app_id);
-    config.server_addr = who.server.clone();
-    let client = Client::new(config).map_err(describe)?;
+    let client = Client::new(client_config(who)?).map_err(describe)?;
     if let Some(listener) = listener {
         client.add_listener(listener);
     }
     wait(|done| client.login(&user, &sig, done))?;
     Ok((client, user))
+}
+
+/// The SDK's configuration for `who`: the address, and TLS as --tls and --ca say.
+fn client_config(who: &Who) -> Result<ClientConfig, String> {
+    let mut config = ClientConfig::new(who.app_id);
+    config.server_addr = who.server.clone();
+    config.tls.enabled = who.tls;
+    for file in &who.ca {
+        let pem =
+            std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+        config
+            .tls
+            .add_ca_pem(&pem)
+            .map_err(|e| format!("{}: {}", file.display(), e.desc))?;
+    }
+    Ok(config)
 }
 
 /// Runs a callback-style call and waits for its answer.
@@ -506,4 +529,86 @@ fn block_until_interrupted() -> Result<(), String> {
         .map_err(|e| format!("cannot start a runtime: {e}"))?;
     runtime.block_on(shutdown_signal());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use imstatus_server::dev_cert::DevCa;
+    use imstatus_server::testing::{app, sig, TempDir, TestServer, APP};
+
+    fn who(args: &[&str]) -> Who {
+        let mut argv = vec!["imstatus", "get", "--app-id", "1400000123", "--sig", "s"];
+        argv.extend_from_slice(args);
+        argv.push("alice");
+        match Cli::try_parse_from(argv).expect("the flags parse").command {
+            Command::Get { who, .. } => who,
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn tls_flags_reach_the_client_config() {
+        let dir = TempDir::new();
+        let (a, b) = (dir.path().join("a.pem"), dir.path().join("b.pem"));
+        std::fs::write(&a, DevCa::new("a").cert_pem()).unwrap();
+        let two = format!(
+            "{}{}",
+            DevCa::new("b").cert_pem(),
+            DevCa::new("c").cert_pem()
+        );
+        std::fs::write(&b, two).unwrap();
+        let ca = |p: &std::path::Path| p.to_str().unwrap().to_owned();
+        let config = client_config(&who(&["--tls", "--ca", &ca(&a), "--ca", &ca(&b)])).unwrap();
+        assert!(config.tls.enabled);
+        assert_eq!(config.tls.ca_certificates().len(), 3);
+
+        let config = client_config(&who(&["--server", "tls://localhost:7843"])).unwrap();
+        assert!(
+            !config.tls.enabled,
+            "the scheme alone turns TLS on, in the SDK"
+        );
+        assert_eq!(config.server_addr.as_deref(), Some("tls://localhost:7843"));
+
+        std::fs::write(&a, "not a certificate").unwrap();
+        let e = client_config(&who(&["--ca", &ca(&a)])).unwrap_err();
+        assert!(e.contains("a.pem") && e.contains("no CERTIFICATE"), "{e}");
+        let e = client_config(&who(&["--ca", "/nonexistent/ca.pem"])).unwrap_err();
+        assert!(e.contains("cannot read /nonexistent/ca.pem"), "{e}");
+    }
+
+    #[test]
+    fn connects_over_tls_with_ca_and_refuses_without() {
+        let server = TestServer::start_tls(vec![app()]);
+        let dir = TempDir::new();
+        let ca = dir.path().join("ca.pem");
+        std::fs::write(&ca, server.tls_ca_pem()).unwrap();
+        let tls = format!("tls://localhost:{}", server.tls_addr().port());
+        let login = |args: &[&str]| {
+            let mut argv = vec!["imstatus", "get", "--app-id"];
+            let (app_id, sig) = (APP.to_string(), sig("alice"));
+            argv.extend_from_slice(&[&app_id, "--user", "alice", "--sig", &sig]);
+            argv.extend_from_slice(args);
+            argv.push("alice");
+            let Command::Get { who, .. } = Cli::try_parse_from(argv).unwrap().command else {
+                unreachable!()
+            };
+            connect(&who, None).map(|(client, user)| {
+                client.shutdown();
+                user
+            })
+        };
+        assert_eq!(
+            login(&["--server", &tls, "--ca", ca.to_str().unwrap()]),
+            Ok("alice".into())
+        );
+        let by_ip = server.tls_addr().to_string();
+        let with_switch = ["--server", &by_ip, "--tls", "--ca", ca.to_str().unwrap()];
+        assert_eq!(login(&with_switch), Ok("alice".into()));
+        let e = login(&["--server", &tls]).unwrap_err();
+        assert!(
+            e.contains("error 9508") && e.contains("untrusted certificate"),
+            "{e}"
+        );
+    }
 }

@@ -5,6 +5,8 @@ use std::time::Duration;
 use crate::codes;
 use crate::protocol::Platform;
 
+use super::address;
+use super::tls::TlsConfig;
 use super::types::ClientError;
 
 /// The address `imstatus serve` listens on unless told otherwise; the last fallback of
@@ -53,9 +55,12 @@ pub fn platform_from_code(code: i32) -> Option<Platform> {
 pub struct ClientConfig {
     /// The app every login of this client belongs to (I1).
     pub sdk_app_id: u32,
-    /// `host:port` of the server. `None` means the `IMSTATUS_SERVER` environment variable, or
-    /// [`DEFAULT_SERVER_ADDR`] when that is unset or empty.
+    /// `host:port` of the server, `tls://host:port` over TLS. `None` means the `IMSTATUS_SERVER`
+    /// environment variable, or [`DEFAULT_SERVER_ADDR`] when that is unset or empty.
     pub server_addr: Option<String>,
+    /// TLS: the switch that turns it on for an address without `tls://`, the extra CA
+    /// certificates, the SPKI pins. Default: off, no extra CA, no pin.
+    pub tls: TlsConfig,
     /// The platform this device declares at login (I3, L2). Defaults to [`host_platform`].
     pub platform: Platform,
     /// How often a logged-in client sends a heartbeat (D3). Default 120 s.
@@ -77,6 +82,7 @@ impl ClientConfig {
         ClientConfig {
             sdk_app_id,
             server_addr: None,
+            tls: TlsConfig::default(),
             platform: host_platform(),
             heartbeat_interval: Duration::from_secs(120),
             request_timeout: Duration::from_secs(10),
@@ -98,9 +104,16 @@ impl ClientConfig {
         }
     }
 
-    /// Refuses settings that would make the client spin (zero intervals) or never retry.
+    /// Refuses settings that would make the client spin (zero intervals) or never retry, and an
+    /// explicit address that cannot be connected to as it says (an unknown scheme, a `tls://`
+    /// address without a usable host).
     pub(crate) fn validate(&self) -> Result<(), ClientError> {
         let invalid = |what: &str| Err(ClientError::new(codes::ERR_INVALID_PARAMETERS, what));
+        if let Some(addr) = self.server_addr.as_deref().filter(|a| !a.is_empty()) {
+            if let Err(e) = address::parse(addr, self.tls.enabled) {
+                return invalid(&e.desc);
+            }
+        }
         if self.heartbeat_interval.is_zero() {
             return invalid("heartbeat_interval must be greater than zero");
         }
@@ -146,6 +159,24 @@ mod tests {
         let mut config = ClientConfig::new(1);
         config.server_addr = Some("10.0.0.1:1".into());
         assert_eq!(config.resolved_server_addr(), "10.0.0.1:1");
+    }
+
+    #[test]
+    fn unusable_explicit_addresses_are_refused() {
+        let mut config = ClientConfig::new(1);
+        config.server_addr = Some("tls://localhost".into());
+        let e = config.validate().unwrap_err();
+        assert_eq!(e.code, codes::ERR_INVALID_PARAMETERS);
+        assert!(e.desc.contains("host:port"), "{}", e.desc);
+        config.server_addr = Some("tls://localhost:7801".into());
+        assert!(config.validate().is_ok());
+        config.server_addr = Some("localhost".into());
+        assert!(
+            config.validate().is_ok(),
+            "plaintext is the resolver's business"
+        );
+        config.tls.enabled = true;
+        assert!(config.validate().is_err(), "TLS needs host:port");
     }
 
     #[test]

@@ -1,13 +1,15 @@
-//! One TCP connection to the server: connect, handshake, and the two pumps that move frames.
+//! One connection to the server, plaintext TCP or TLS over TCP: connect, handshakes, and the two
+//! pumps that move frames.
 //!
 //! The connection decides nothing. It turns bytes into [`ConnEvent`]s for the driver and sends
 //! the frames the driver gives it, so that every decision about requests, pushes and reconnects
 //! is taken in one place, in the order things arrived.
 
+use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::{AsyncWriteExt, BufWriter};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufWriter, ReadHalf, WriteHalf};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -18,8 +20,16 @@ use crate::protocol::{
     ServerMessage, MAX_SERVER_FRAME_LEN, PROTOCOL_VERSION,
 };
 
+use super::address::{self, Target};
 use super::log::log;
+use super::tls::Tls;
 use super::types::ClientError;
+
+/// A byte stream to the server: TCP, or TLS over TCP. One boxed type rather than generic pumps,
+/// so the pumps are compiled once.
+trait Transport: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Transport for T {}
+type Stream = Box<dyn Transport>;
 
 /// What a connection reports. `gen` names the connection attempt, so the driver can ignore
 /// news from a connection it has already given up.
@@ -59,16 +69,31 @@ impl Drop for Connection {
     }
 }
 
+/// What a connection attempt needs besides its events.
+pub(crate) struct Attempt {
+    /// The address as configured: `host:port` or `tls://host:port`.
+    pub(crate) addr: String,
+    /// The client's TLS settings (used when the address or the switch asks for TLS).
+    pub(crate) tls: Arc<Tls>,
+    /// Whether TLS is on whatever the address says.
+    pub(crate) tls_switch: bool,
+    /// Names the attempt in its events.
+    pub(crate) gen: u64,
+    /// The request ID of the Hello.
+    pub(crate) hello_id: u64,
+    /// Bounds each step: the TCP connect, the TLS handshake, the Hello.
+    pub(crate) timeout: Duration,
+}
+
 /// Starts connecting in the background; the outcome arrives as [`ConnEvent::Opened`].
 pub(crate) fn spawn_open(
-    addr: String,
-    gen: u64,
-    hello_id: u64,
-    timeout: Duration,
+    attempt: Attempt,
     events: mpsc::UnboundedSender<ConnEvent>,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
-        let result = open(&addr, gen, hello_id, timeout, events.clone()).await;
+        let addr = attempt.addr.clone();
+        let gen = attempt.gen;
+        let result = open(attempt, events.clone()).await;
         if let Err(e) = &result {
             log!(Debug, "connecting to {addr} failed: {} {}", e.code, e.desc);
         }
@@ -77,40 +102,51 @@ pub(crate) fn spawn_open(
 }
 
 async fn open(
-    addr: &str,
-    gen: u64,
-    hello_id: u64,
-    timeout: Duration,
+    attempt: Attempt,
     events: mpsc::UnboundedSender<ConnEvent>,
 ) -> Result<Connection, ClientError> {
-    let mut stream = match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
-        Ok(Ok(stream)) => stream,
-        Ok(Err(e)) => {
-            return Err(ClientError::disconnected(format!(
-                "cannot connect to {addr}: {e}"
-            )))
-        }
-        Err(_) => {
-            return Err(ClientError::disconnected(format!(
-                "connecting to {addr} timed out after {timeout:?}"
-            )))
-        }
-    };
+    let Attempt {
+        addr,
+        tls,
+        tls_switch,
+        gen,
+        hello_id,
+        timeout,
+    } = attempt;
+    let target = address::parse(&addr, tls_switch)?;
+    if target.tls_name.is_none() && tls.pinned() {
+        return Err(ClientError::disconnected(format!(
+            "SPKI pins are set but {addr} is plaintext: use a tls:// address or turn TLS on"
+        )));
+    }
+    let Target {
+        addr: tcp_addr,
+        tls_name,
+    } = target;
+    let tcp = within(timeout, TcpStream::connect(tcp_addr.as_str()), || {
+        format!("connecting to {addr} timed out after {timeout:?}")
+    })
+    .await?
+    .map_err(|e| ClientError::disconnected(format!("cannot connect to {addr}: {e}")))?;
     // Requests are small and latency-bound: waiting for Nagle would delay every reply.
-    if let Err(e) = stream.set_nodelay(true) {
+    if let Err(e) = tcp.set_nodelay(true) {
         log!(Debug, "cannot set TCP_NODELAY: {e}");
     }
-    match tokio::time::timeout(timeout, hello(&mut stream, hello_id)).await {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => return Err(e),
-        Err(_) => {
-            return Err(ClientError::disconnected(format!(
-                "the server at {addr} did not answer the handshake within {timeout:?}"
-            )))
-        }
-    }
+    let mut stream: Stream = match tls_name {
+        Some(name) => Box::new(
+            within(timeout, tls.handshake(tcp, name, &tcp_addr), || {
+                format!("the TLS handshake with {addr} did not finish within {timeout:?}")
+            })
+            .await??,
+        ),
+        None => Box::new(tcp),
+    };
+    within(timeout, hello(&mut stream, hello_id), || {
+        format!("the server at {addr} did not answer the handshake within {timeout:?}")
+    })
+    .await??;
     log!(Debug, "connected to {addr} (attempt {gen})");
-    let (read_half, write_half) = stream.into_split();
+    let (read_half, write_half) = tokio::io::split(stream);
     let (outbox, inbox) = mpsc::unbounded_channel();
     let reader = tokio::spawn(pump_in(read_half, gen, events.clone()));
     let writer = tokio::spawn(pump_out(write_half, inbox, gen, events));
@@ -121,8 +157,19 @@ async fn open(
     })
 }
 
+/// Runs `step` for at most `timeout`; past it, a 9508 saying `late()`.
+async fn within<T>(
+    timeout: Duration,
+    step: impl Future<Output = T>,
+    late: impl FnOnce() -> String,
+) -> Result<T, ClientError> {
+    tokio::time::timeout(timeout, step)
+        .await
+        .map_err(|_| ClientError::disconnected(late()))
+}
+
 /// The handshake is done before the pumps start, so no other frame can be interleaved.
-async fn hello(stream: &mut TcpStream, id: u64) -> Result<(), ClientError> {
+async fn hello(stream: &mut Stream, id: u64) -> Result<(), ClientError> {
     let frame = ClientFrame {
         id,
         request: Request::Hello {
@@ -159,7 +206,7 @@ async fn hello(stream: &mut TcpStream, id: u64) -> Result<(), ClientError> {
     }
 }
 
-async fn pump_in(mut reader: OwnedReadHalf, gen: u64, events: mpsc::UnboundedSender<ConnEvent>) {
+async fn pump_in(mut reader: ReadHalf<Stream>, gen: u64, events: mpsc::UnboundedSender<ConnEvent>) {
     let reason = loop {
         let bytes = match read_frame(&mut reader, MAX_SERVER_FRAME_LEN).await {
             Ok(bytes) => bytes,
@@ -182,7 +229,7 @@ async fn pump_in(mut reader: OwnedReadHalf, gen: u64, events: mpsc::UnboundedSen
 }
 
 async fn pump_out(
-    writer: OwnedWriteHalf,
+    writer: WriteHalf<Stream>,
     mut inbox: mpsc::UnboundedReceiver<Vec<u8>>,
     gen: u64,
     events: mpsc::UnboundedSender<ConnEvent>,

@@ -19,7 +19,7 @@ use crate::protocol::{ClientFrame, Request, ServerMessage, WireStatus};
 
 use super::backoff::{jittered, Backoff};
 use super::command::{Command, Reply};
-use super::connection::{spawn_open, ConnEvent, Connection};
+use super::connection::{spawn_open, Attempt, ConnEvent, Connection};
 use super::dispatcher::Completion;
 use super::listener::lock;
 use super::log::log;
@@ -364,13 +364,15 @@ impl Driver {
         let hello_id = self.take_id();
         let addr = self.shared.config.resolved_server_addr();
         log!(Debug, "connecting to {addr} (attempt {})", self.gen);
-        let task = spawn_open(
+        let attempt = Attempt {
             addr,
-            self.gen,
+            tls: Arc::clone(&self.shared.tls),
+            tls_switch: self.shared.config.tls.enabled,
+            gen: self.gen,
             hello_id,
-            self.request_timeout(),
-            self.events_tx.clone(),
-        );
+            timeout: self.request_timeout(),
+        };
+        let task = spawn_open(attempt, self.events_tx.clone());
         self.phase = Phase::Connecting { why, task };
     }
 

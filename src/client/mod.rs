@@ -20,6 +20,7 @@
 //!
 //! Data flows client → [`crate::protocol`] → server; this module never touches the engine.
 
+mod address;
 mod backoff;
 mod blocking;
 mod cache;
@@ -38,6 +39,7 @@ mod random;
 mod runtime;
 mod server_clock;
 mod shared;
+mod tls;
 mod types;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -51,6 +53,7 @@ use crate::protocol::Request;
 
 /// The platforms a device can declare, and the general status types (the protocol's names).
 pub use crate::protocol::{Platform, StatusType};
+pub use address::TLS_SCHEME;
 pub use config::{
     host_platform, platform_from_code, ClientConfig, DEFAULT_SERVER_ADDR, SERVER_ADDR_ENV,
 };
@@ -59,6 +62,10 @@ pub use error_thread::{report_later, ERROR_THREAD_NAME};
 pub use extensions::Visibility;
 pub use listener::Listener;
 pub use server_clock::local_unix_ms;
+/// Android's certificate verifier gets the JVM and the app's `Context` (`src/jni`, at initSDK).
+#[cfg(all(target_os = "android", feature = "jni"))]
+pub(crate) use tls::android::init as tls_android_init;
+pub use tls::TlsConfig;
 pub use types::{ClientError, LoginStatus, UserStatus};
 
 use command::{Command, Reply};

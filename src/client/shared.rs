@@ -11,6 +11,7 @@ use super::listener::{lock, Listener, ListenerSet};
 use super::log::log;
 use super::random;
 use super::server_clock::ServerClock;
+use super::tls::Tls;
 use super::types::{LoginStatus, UserStatus};
 
 /// Written only by the driver; read by the synchronous getters (`login_status`, `login_user`,
@@ -28,6 +29,9 @@ pub(crate) struct Shared {
     pub(crate) logins_queued: AtomicUsize,
     /// Written by the driver from login and heartbeat replies; read by `server_time_ms`.
     pub(crate) server_clock: Mutex<ServerClock>,
+    /// The TLS settings and, after the first TLS connect, the connector made from them; shared
+    /// with the connection tasks.
+    pub(crate) tls: Arc<Tls>,
 }
 
 /// The login state as the getters report it.
@@ -40,6 +44,7 @@ pub(crate) struct View {
 impl Shared {
     pub(crate) fn new(config: ClientConfig, dispatch: DispatchHandle) -> Shared {
         Shared {
+            tls: Arc::new(Tls::new(config.tls.clone())),
             config,
             device_id: format!("{:016x}{:016x}", random::u64(), random::u64()),
             dispatch,

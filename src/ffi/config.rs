@@ -52,7 +52,7 @@ fn platform(value: ims_platform) -> Result<Platform, Rejection> {
 ///
 /// # Safety
 /// `config` is NULL or a live `ims_config` not used by another thread during the call.
-unsafe fn with_config(
+pub(super) unsafe fn with_config(
     config: *mut ims_config,
     f: impl FnOnce(&mut ims_config) -> Result<(), Rejection>,
 ) -> ims_result {
@@ -106,8 +106,11 @@ pub unsafe extern "C" fn ims_config_free(config: *mut ims_config) {
     });
 }
 
-/// Sets the server address, "host:port" (copied). NULL or "" goes back to the default:
-/// `IMSTATUS_SERVER`, else 127.0.0.1:7800, read at every connect.
+/// Sets the server address, "host:port" (copied), or "tls://host:port" for TLS (see
+/// `ims_config_set_tls`). NULL or "" goes back to the default: `IMSTATUS_SERVER`, else
+/// 127.0.0.1:7800, read at every connect. An address `ims_client_new` cannot use (a scheme other
+/// than tls://, a tls:// address that is not host:port) makes it fail with
+/// `IMS_ERR_INVALID_PARAMETERS`.
 ///
 /// # Safety
 /// `config` is NULL or a live config; `server_addr` is NULL or a NUL-terminated string.

@@ -26,6 +26,7 @@ mod server_time;
 mod shutdown;
 mod status;
 mod strings;
+mod tls;
 mod version;
 
 pub use callback::{ims_callback, ims_error_fn, ims_free_fn, ims_user_status_callback};
@@ -50,4 +51,5 @@ pub use refusal::{ims_callback_fail, ims_user_status_callback_fail};
 pub use server_time::ims_client_get_server_time;
 pub use shutdown::ims_client_shutdown;
 pub use status::*;
+pub use tls::*;
 pub use version::*;

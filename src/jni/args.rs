@@ -39,8 +39,14 @@ pub(super) fn optional_string(env: &mut JNIEnv, value: &JString) -> Result<Optio
 /// The IDs of an `Object[]` (`List.toArray()`), each read and released in turn; every element
 /// must be a non-null `String`.
 pub(super) fn ids(env: &mut JNIEnv, array: &JObjectArray) -> Result<Vec<String>> {
+    strings(env, array, "userIDList")
+}
+
+/// The strings of an `Object[]` (`List.toArray()`) named `what`, each read and released in turn;
+/// every element must be a non-null `String`.
+pub(super) fn strings(env: &mut JNIEnv, array: &JObjectArray, what: &str) -> Result<Vec<String>> {
     if array.is_null() {
-        return Err(refused("userIDList is null".into()));
+        return Err(refused(format!("{what} is null")));
     }
     let cache = cache::get().ok_or(Failure::Invalid("Native.init() did not run".into()))?;
     let len = env.get_array_length(array)?;
@@ -48,14 +54,14 @@ pub(super) fn ids(env: &mut JNIEnv, array: &JObjectArray) -> Result<Vec<String>>
     for i in 0..len {
         let element = env.get_object_array_element(array, i)?;
         if element.is_null() {
-            return Err(refused(format!("userIDList[{i}] is null")));
+            return Err(refused(format!("{what}[{i}] is null")));
         }
         if !env.is_instance_of(&element, cache.string_class.as_global())? {
             env.delete_local_ref(element)?;
-            return Err(refused(format!("userIDList[{i}] is not a String")));
+            return Err(refused(format!("{what}[{i}] is not a String")));
         }
         let element = JString::from(element);
-        out.push(string(env, &element, "userIDList")?);
+        out.push(string(env, &element, what)?);
         env.delete_local_ref(element)?;
     }
     Ok(out)

@@ -27,7 +27,8 @@
 //!   is caught at the boundary and thrown as `IllegalStateException`. A JNI call that fails leaves
 //!   its Java exception pending for the caller.
 //!
-//! Nothing here is specific to an OS: the same code builds for Android targets.
+//! Nothing here is specific to an OS but the `Context` that `create` hands to Android's
+//! certificate verifier (`tls.rs`): the same code builds for Android targets.
 
 mod args;
 mod cache;
@@ -36,14 +37,15 @@ mod extensions;
 #[cfg(feature = "test-hooks")]
 mod hooks;
 mod refs;
+mod tls;
 
 use std::any::Any;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
 use jni::errors::Error as JniError;
-use jni::objects::{JClass, JObject, JObjectArray, JString};
-use jni::sys::{jint, jlong, jstring};
+use jni::objects::{JByteArray, JClass, JObject, JObjectArray, JString};
+use jni::sys::{jboolean, jint, jlong, jstring};
 use jni::JNIEnv;
 
 use crate::client::{
@@ -223,8 +225,11 @@ pub extern "system" fn Java_io_imstatus_v2_Native_init(mut env: JNIEnv, _class: 
 }
 
 /// `static native long create(NativeSession session, int sdkAppID, String serverAddress,
-/// int platform)`: the platform is a code of `platform_from_code` (Java's
-/// `V2TIMSDKConfig.PLATFORM_*`); another one throws `IllegalArgumentException`.
+/// int platform, boolean useTLS, byte[] caCertificatesPEM, Object[] spkiPins, Object context)`:
+/// the platform is a code of `platform_from_code` (Java's `V2TIMSDKConfig.PLATFORM_*`); another
+/// one, a CA PEM without a usable certificate or a pin that is not one throws
+/// `IllegalArgumentException`. On Android `context` (the app's `Context`, or null) goes to the
+/// platform's certificate verifier (`tls.rs`).
 #[no_mangle]
 pub extern "system" fn Java_io_imstatus_v2_Native_create(
     mut env: JNIEnv,
@@ -233,6 +238,10 @@ pub extern "system" fn Java_io_imstatus_v2_Native_create(
     sdk_app_id: jint,
     server_address: JString,
     platform: jint,
+    use_tls: jboolean,
+    ca_certificates_pem: JByteArray,
+    spki_pins: JObjectArray,
+    context: JObject,
 ) -> jlong {
     boundary(&mut env, "create", 0, |env| {
         if session.is_null() {
@@ -246,6 +255,14 @@ pub extern "system" fn Java_io_imstatus_v2_Native_create(
                 "platform {platform} is not one of V2TIMSDKConfig.PLATFORM_*"
             ))
         })?;
+        tls::configure(
+            env,
+            &mut config.tls,
+            use_tls,
+            &ca_certificates_pem,
+            &spki_pins,
+        )?;
+        tls::platform_context(env, &context)?;
         let session = Arc::new(Global::new(env, &session)?);
         let client = Client::new(config).map_err(|e| Failure::Client(e.code, e.desc))?;
         let listener: Arc<dyn Listener> = Arc::new(JniListener {

@@ -350,6 +350,7 @@ static void ev_connect_failed(void *user_data, int32_t code, const char *desc) {
   e->connect_failed++;
   e->failed_code = code;
   if (!desc || !*desc) fail_at(__FILE__, __LINE__, "on_connect_failed without a description");
+  copy_str(e->failed_desc, sizeof e->failed_desc, desc);
   pthread_cond_broadcast(&g_cond);
   pthread_mutex_unlock(&g_lock);
 }

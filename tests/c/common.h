@@ -11,6 +11,15 @@
  *   IMS_TEST_DEAD_SERVER    an address where nothing listens
  *   IMS_TEST_TIME_SCALE     multiplies every wait (valgrind is slow)
  *   IMSTATUS_SERVER         same as IMS_TEST_SERVER, for clients that set no address
+ * and to tls.c (tests/common/tls.rs makes them):
+ *   IMS_TEST_TLS_SERVER     tls://localhost:PORT of a server whose certificate names localhost
+ *                           and 127.0.0.1, signed by IMS_TEST_TLS_CA
+ *   IMS_TEST_TLS_CA         that CA's certificate, PEM
+ *   IMS_TEST_TLS_OTHER_CA   a CA that signed no certificate here, PEM
+ *   IMS_TEST_TLS_WRONG_NAME_SERVER  tls://localhost:PORT whose certificate names wrong.example
+ *   IMS_TEST_TLS_PINNED_SERVER      tls://localhost:PORT whose key is IMS_TEST_TLS_PIN
+ *   IMS_TEST_TLS_PIN        base64 SPKI SHA-256 of that key; IMS_TEST_TLS_PIN_HEX the same in hex
+ *   IMS_TEST_TLS_WRONG_PIN  "sha256/" and the base64 of a key no server here has
  *
  * The same programs run on Windows (tests/windows.rs: built with mingw-w64, whose winpthreads
  * gives them the same POSIX threads, and run under wine); thread_name.h has the one Windows
@@ -147,6 +156,7 @@ typedef struct events {
   int connecting, connect_success, connect_failed, kicked, sig_expired, status_changed;
   int first_connecting_seq, first_connect_success_seq;
   int32_t failed_code;
+  char failed_desc[512]; /* the latest on_connect_failed's description */
   int frees;
   int wrong_thread;
   size_t count;

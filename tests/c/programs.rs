@@ -8,6 +8,7 @@
 use imstatus_server::engine::{AppSettings, Edition};
 use imstatus_server::usersig;
 
+use crate::common::tls::TlsWorld;
 use crate::common::{self, TestServer, APP, KEY};
 use crate::support;
 
@@ -128,6 +129,15 @@ pub fn cpp_env(server: &TestServer, pace: Pace) -> Vec<(String, String)> {
         "IMS_TEST_SHORT_SIG_erin".to_string(),
         usersig::generate(APP, KEY, "erin", pace.short_sig_secs, common::now_secs()),
     ));
+    env
+}
+
+/// The environment of a TLS program (`tests/c/tls.c`, `tests/cpp/tls.cpp`): [`c_env`] of the
+/// world's server (its plaintext listener), and the world's servers, CAs and pins
+/// (`IMS_TEST_TLS_*`).
+pub fn tls_env(world: &TlsWorld, pace: Pace) -> Vec<(String, String)> {
+    let mut env = world.env();
+    env.extend(c_env(&world.server, pace));
     env
 }
 

@@ -3,3 +3,5 @@
 #![allow(unused_imports)]
 
 pub use imstatus_server::testing::*;
+
+pub mod tls;

@@ -299,6 +299,7 @@ void RecListener::OnConnectFailed(int error_code, const V2TIMString& error_messa
   Step();
   connect_failed++;
   failed_code = error_code;
+  failed_desc = error_message.CString();
   if (error_message.Empty()) wrong_thread += 1000;  // a description is always given
   g_cond.notify_all();
 }

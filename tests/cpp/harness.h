@@ -14,6 +14,7 @@
 //   IMS_TEST_STALL_SERVER        a fake server that accepts hello/login, then never answers
 //   IMS_TEST_DEAD_SERVER         an address where nothing listens
 //   IMS_TEST_TIME_SCALE          multiplies every wait (valgrind is slow)
+//   IMS_TEST_TLS_*               tls.cpp's servers, CAs and pins (listed in tests/c/common.h)
 #ifndef IMS_TEST_CPP_HARNESS_H
 #define IMS_TEST_CPP_HARNESS_H
 
@@ -189,6 +190,7 @@ class RecListener : public V2TIMSDKListener {
   int connecting = 0, connect_success = 0, connect_failed = 0, kicked = 0, sig_expired = 0;
   int status_changed = 0;
   int failed_code = 0;
+  std::string failed_desc;  // the latest OnConnectFailed's message
   int seq = 0, first_connecting_seq = 0, first_success_seq = 0;
   int wrong_thread = 0;
   std::map<std::string, Seen> users;

@@ -12,6 +12,7 @@
  *   IMS_TEST_SHORT_SIG_<user> a UserSig of <user> (Ultimate app) that expires within seconds
  *   IMS_TEST_DEAD_SERVER      an address where nothing listens
  *   IMS_TEST_TIME_SCALE       multiplies every wait
+ *   IMS_TEST_TLS_*            tls.m's servers, CAs and pins (listed in tests/c/common.h)
  *
  * Waiting: all recorded state is guarded by one NSCondition, tk_cond; every callback changes it
  * under the lock and broadcasts, and waiters re-check their condition until a deadline. A failed
@@ -166,6 +167,7 @@ NSArray<V2TIMUserStatus *> *tk_get(NSArray *ids);
   @public
     int connecting, connectSuccess, connectFailed, kicked, sigExpired, statusChanged;
     int failedCode;
+    NSString *failedDesc;   /* the latest onConnectFailed's message */
     int wrongThread;        /* events not where they should run */
     BOOL expectMainThread;  /* events must run on the main thread (else: the callback thread) */
     NSMutableArray<NSString *> *order; /* event names in order */

@@ -329,6 +329,7 @@ NSArray<V2TIMUserStatus *> *tk_get(NSArray *ids) {
     [order release];
     [latest release];
     [all release];
+    [failedDesc release];
     [super dealloc];
 }
 
@@ -364,6 +365,8 @@ NSArray<V2TIMUserStatus *> *tk_get(NSArray *ids) {
     [self note:@"connectFailed"];
     connectFailed++;
     failedCode = code;
+    [failedDesc release];
+    failedDesc = [err copy];
     if ([err length] == 0) wrongThread += 1000; /* a description is always given */
     [tk_cond broadcast];
     [tk_cond unlock];

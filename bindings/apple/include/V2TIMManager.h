@@ -127,6 +127,9 @@ typedef void (^V2TIMLogListener)(V2TIMLogLevel logLevel, NSString *logContent);
     V2TIMLogListener _logListener;
     NSString *_serverAddress;
     IMSPlatform _platform;
+    BOOL _useTLS;
+    NSData *_caCertificatesPEM;
+    NSArray<NSString *> *_spkiPins;
 }
 /** Lines at this level or above go to logListener (default V2TIM_LOG_NONE). */
 @property (nonatomic, assign) V2TIMLogLevel logLevel;
@@ -135,8 +138,24 @@ typedef void (^V2TIMLogListener)(V2TIMLogLevel logLevel, NSString *logContent);
     must not call V2TIMManager. Logging is process-wide: it is set by initSDK:config: and turned
     off by unInitSDK. */
 @property (nonatomic, copy, nullable) V2TIMLogListener logListener;
-/** imstatus: the server, "host:port". nil or @"" means $IMSTATUS_SERVER, else 127.0.0.1:7800. */
+/** imstatus: the server, "host:port", or "tls://host:port" for TLS. nil or @"" means
+    $IMSTATUS_SERVER, else 127.0.0.1:7800. */
 @property (nonatomic, copy, nullable) NSString *serverAddress;
+/** imstatus: TLS also for a serverAddress without "tls://" (default NO). Over TLS the server's
+    certificate is always verified: by the system's trust store (Apple's trust evaluation) and
+    caCertificatesPEM, for the host of serverAddress, then against spkiPins. A failed handshake is
+    a connection failure (onConnectFailed:err: and the login's fail block, 9508) whose message
+    starts with the reason: "untrusted certificate", "wrong name", "pin mismatch". */
+@property (nonatomic, assign) BOOL useTLS;
+/** imstatus: CA certificates trusted beside the system's, as PEM bytes (one or more
+    "-----BEGIN CERTIFICATE-----" blocks), e.g. read from the app bundle. nil: none. A PEM
+    without a usable certificate makes initSDK:config: return NO. */
+@property (nonatomic, copy, nullable) NSData *caCertificatesPEM;
+/** imstatus: SPKI SHA-256 pins, each the base64 of the SHA-256 of a DER SubjectPublicKeyInfo,
+    optionally after "sha256/". With pins, a chain that verified must also hold a pinned key (the
+    server's or an intermediate's); pin a backup key too. Anything else makes initSDK:config:
+    return NO. nil: no pin. */
+@property (nonatomic, copy, nullable) NSArray<NSString *> *spkiPins;
 /** imstatus: the platform this device declares at login. The default asks UIKit at run time: an
     iPad is IMSPlatformIPad, an iPhone or iPod touch IMSPlatformIPhone; where there is no UIDevice
     (macOS) IMSPlatformDefault, the platform the library was built for. A value that is not an

@@ -248,6 +248,9 @@ static IMSPlatform ims_device_platform(void) {
 @synthesize logLevel = _logLevel;
 @synthesize serverAddress = _serverAddress;
 @synthesize platform = _platform;
+@synthesize useTLS = _useTLS;
+@synthesize caCertificatesPEM = _caCertificatesPEM;
+@synthesize spkiPins = _spkiPins;
 
 - (instancetype)init {
     self = [super init];
@@ -275,11 +278,32 @@ static IMSPlatform ims_device_platform(void) {
 - (void)dealloc {
     IMS_BLOCK_RELEASE(_logListener);
     [_serverAddress release];
+    [_caCertificatesPEM release];
+    [_spkiPins release];
     [super dealloc];
 }
 #endif
 
 @end
+
+/* The TLS settings of `config` (nil: none) onto `settings`; the first refusal's result. A pin that
+   is not an NSString, or does not survive as UTF-8 without NULs, is passed as NULL and refused. */
+static ims_result ims_apply_tls(ims_config *settings, V2TIMSDKConfig *config) {
+    if (config == nil) return IMS_OK;
+    ims_result result = ims_config_set_tls(settings, config.useTLS ? true : false);
+    NSData *pem = config.caCertificatesPEM;
+    if (result == IMS_OK && pem != nil)
+        result = ims_config_add_ca_pem(settings, (const uint8_t *)pem.bytes, (size_t)pem.length);
+    for (id pin in config.spkiPins) {
+        if (result != IMS_OK) break;
+        const char *text = NULL;
+        if ([pin isKindOfClass:[NSString class]] &&
+            strlen([(NSString *)pin UTF8String]) == [(NSString *)pin lengthOfBytesUsingEncoding:NSUTF8StringEncoding])
+            text = [(NSString *)pin UTF8String];
+        result = ims_config_add_spki_pin(settings, text);
+    }
+    return result;
+}
 
 /* ---- One asynchronous call ---------------------------------------------------------------- */
 
@@ -634,6 +658,7 @@ static void ims_make_shared_instance(void) {
     ims_result result = ims_config_new((uint32_t)sdkAppID, &settings);
     if (result == IMS_OK) result = ims_config_set_server_addr(settings, config.serverAddress.UTF8String);
     if (result == IMS_OK) result = ims_config_set_platform(settings, platform);
+    if (result == IMS_OK) result = ims_apply_tls(settings, config);
     if (result == IMS_OK) result = ims_config_set_async_refusals(settings, true);
 #if IMS_MAIN_QUEUE
     if (result == IMS_OK) result = ims_config_set_dispatcher(settings, ims_post_to_main_queue, NULL);

@@ -42,9 +42,25 @@ struct TIM_API V2TIMSDKConfig {
   // until UnInitSDK returns. nullptr: no logging. Logging is process-wide in libimstatus: only
   // one listener at a time.
   V2TIMLogListener* logListener;
-  // imstatus addition: the server, "host:port". Empty: the environment variable
-  // IMSTATUS_SERVER names it, else 127.0.0.1:7800 (read at every connect).
+  // imstatus addition: the server, "host:port", or "tls://host:port" for TLS. Empty: the
+  // environment variable IMSTATUS_SERVER names it, else 127.0.0.1:7800 (read at every connect).
   V2TIMString serverAddress;
+  // imstatus addition: TLS also for a serverAddress without "tls://" (default false). Over TLS
+  // the server's certificate is always verified: by the platform's trust store plus
+  // caCertificatesPEM, for the host of serverAddress, then against spkiPins. A failed handshake
+  // is a connection failure (OnConnectFailed and the login's OnError, ERR_SDK_NET_DISCONNECT)
+  // whose message starts with the reason: "untrusted certificate", "wrong name", "pin mismatch".
+  bool useTLS;
+  // imstatus addition: CA certificates trusted beside the system's, as PEM bytes (one or more
+  // "-----BEGIN CERTIFICATE-----" blocks; a mobile app reads them from its bundle). Empty: none.
+  // A PEM without a usable certificate makes InitSDK return false (ims_last_error_message() says
+  // why).
+  V2TIMString caCertificatesPEM;
+  // imstatus addition: SPKI SHA-256 pins, each the base64 of the SHA-256 of a DER
+  // SubjectPublicKeyInfo, optionally after "sha256/" (as OkHttp writes them). With pins, a
+  // certificate chain that verified must also hold a pinned key (the server's or an
+  // intermediate's); pin a backup key too. Anything else makes InitSDK return false.
+  V2TIMStringVector spkiPins;
   // imstatus addition: the platform this device declares at login (the server's multi-device
   // rules, and what others see in onlineDevices), one of IMS_PLATFORM_* (imstatus.h). The
   // default, IMS_PLATFORM_DEFAULT, is the platform the library was built for (Windows, Mac,
@@ -52,7 +68,10 @@ struct TIM_API V2TIMSDKConfig {
   ims_platform platform;
 
   V2TIMSDKConfig()
-      : logLevel(V2TIM_LOG_INFO), logListener(nullptr), platform(IMS_PLATFORM_DEFAULT) {}
+      : logLevel(V2TIM_LOG_INFO),
+        logListener(nullptr),
+        useTLS(false),
+        platform(IMS_PLATFORM_DEFAULT) {}
 };
 
 #endif  // IMSTATUS_V2TIM_COMMON_H

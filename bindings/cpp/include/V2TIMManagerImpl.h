@@ -64,6 +64,25 @@ inline std::string LastError(ims_result code) {
 
 inline bool HasNul(const V2TIMString& s) { return std::strlen(s.CString()) != s.Length(); }
 
+// Passes the TLS settings of `config` on to `settings`; false when the library refuses one
+// (ims_last_error_message() says which and why).
+inline bool SetTLS(ims_config* settings, const V2TIMSDKConfig& config) {
+  if (ims_config_set_tls(settings, config.useTLS) != IMS_OK) return false;
+  const V2TIMString& pem = config.caCertificatesPEM;
+  if (!pem.Empty() &&
+      ims_config_add_ca_pem(settings, reinterpret_cast<const uint8_t*>(pem.CString()),
+                            pem.Size()) != IMS_OK) {
+    return false;
+  }
+  for (size_t i = 0; i < config.spkiPins.Size(); ++i) {
+    if (HasNul(config.spkiPins[i]) ||
+        ims_config_add_spki_pin(settings, config.spkiPins[i].CString()) != IMS_OK) {
+      return false;
+    }
+  }
+  return true;
+}
+
 inline V2TIMUserStatusType ToStatusType(int32_t type) {
   switch (type) {
     case IMS_USER_STATUS_ONLINE:
@@ -414,6 +433,7 @@ class Manager final : public V2TIMManager {
     bool ok = (config.serverAddress.Empty() ||
                ims_config_set_server_addr(settings, config.serverAddress.CString()) == IMS_OK) &&
               ims_config_set_platform(settings, config.platform) == IMS_OK &&
+              SetTLS(settings, config) &&
               ims_config_set_async_refusals(settings, true) == IMS_OK;
     LogBridge* log = nullptr;
     if (ok && config.logListener != nullptr && config.logLevel != V2TIM_LOG_NONE) {

@@ -44,10 +44,19 @@ final class Native {
     /**
      * Creates a client. Throws {@link IllegalStateException} with "code: description" when the
      * client cannot be created, {@link IllegalArgumentException} for a platform that is none of
-     * {@code V2TIMSDKConfig.PLATFORM_*}.
+     * {@code V2TIMSDKConfig.PLATFORM_*}, a CA PEM without a usable certificate, or a pin that is
+     * not one. {@code caCertificatesPEM} may be null; {@code spkiPins} is
+     * {@code List.toArray()} of Strings; {@code context} is the Android Context or null.
      */
     static native long create(
-            NativeSession session, int sdkAppID, String serverAddress, int platform);
+            NativeSession session,
+            int sdkAppID,
+            String serverAddress,
+            int platform,
+            boolean useTLS,
+            byte[] caCertificatesPEM,
+            Object[] spkiPins,
+            Object context);
 
     /** Shuts the client down and frees the handle; pending callbacks fire with 6013 first. */
     static native void destroy(long handle);

@@ -61,8 +61,9 @@ public class V2TIMManager {
     /**
      * Initialises the SDK: creates the client (it connects at {@link #login}).
      *
-     * @param context the Android {@code Context}, accepted for source compatibility; unused, may
-     *     be null
+     * @param context the Android {@code Context} (an {@code android.content.Context}): on Android
+     *     the platform's certificate verifier needs it for TLS (without it only the extra CA
+     *     certificates are trusted); unused elsewhere, may be null
      * @param sdkAppID the app
      * @param config the settings, or null for the defaults
      * @return true when the SDK is initialised (also when it already was: call
@@ -86,7 +87,14 @@ public class V2TIMManager {
             NativeSession created = new NativeSession(this, Delivery.forConfig(settings));
             try {
                 handle = Native.create(
-                        created, sdkAppID, settings.getServerAddress(), settings.getPlatform());
+                        created,
+                        sdkAppID,
+                        settings.getServerAddress(),
+                        settings.getPlatform(),
+                        settings.isUseTLS(),
+                        settings.getCaCertificatesPEM(),
+                        settings.getSpkiPins().toArray(),
+                        context);
             } catch (IllegalStateException | IllegalArgumentException e) {
                 ImLog.error("initSDK failed: " + e.getMessage(), null);
                 return false;
@@ -102,7 +110,7 @@ public class V2TIMManager {
      * Same as {@link #initSDK(Object, int, V2TIMSDKConfig)} after adding {@code listener}
      * (the older V2TIM form).
      *
-     * @param context unused, may be null
+     * @param context the Android {@code Context}, as for the other {@code initSDK}
      * @param sdkAppID the app
      * @param config the settings, or null
      * @param listener a listener to add, or null

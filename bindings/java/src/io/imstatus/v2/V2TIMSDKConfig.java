@@ -1,5 +1,8 @@
 package io.imstatus.v2;
 
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
 import java.util.concurrent.Executor;
 
 /**
@@ -39,6 +42,9 @@ public class V2TIMSDKConfig {
     private String serverAddress;
     private Executor callbackExecutor;
     private int platform = PLATFORM_DEFAULT;
+    private boolean useTLS;
+    private byte[] caCertificatesPEM;
+    private List<String> spkiPins = Collections.emptyList();
 
     /** @param level one of the {@code V2TIM_LOG_*} constants: what the SDK logs */
     public void setLogLevel(int level) {
@@ -51,8 +57,8 @@ public class V2TIMSDKConfig {
     }
 
     /**
-     * The imstatus server, {@code host:port}. When null or empty: the {@code IMSTATUS_SERVER}
-     * environment variable, else {@code 127.0.0.1:7800}.
+     * The imstatus server, {@code host:port}, or {@code tls://host:port} for TLS. When null or
+     * empty: the {@code IMSTATUS_SERVER} environment variable, else {@code 127.0.0.1:7800}.
      *
      * @param serverAddress the address
      */
@@ -97,5 +103,60 @@ public class V2TIMSDKConfig {
     /** @return the platform this device declares */
     public int getPlatform() {
         return platform;
+    }
+
+    /**
+     * imstatus: TLS also for a server address without {@code tls://} (default false). Over TLS
+     * the server's certificate is always verified: by the platform's trust store (Android's, given
+     * the app's {@code Context} at {@link V2TIMManager#initSDK}) and the
+     * {@linkplain #setCaCertificatesPEM extra CA certificates}, for the host of the address, then
+     * against the {@linkplain #setSpkiPins pins}. A failed handshake is a connection failure
+     * ({@code onConnectFailed} and the login's {@code onError}, 9508) whose message starts with
+     * the reason: "untrusted certificate", "wrong name", "pin mismatch".
+     *
+     * @param useTLS whether to connect over TLS
+     */
+    public void setUseTLS(boolean useTLS) {
+        this.useTLS = useTLS;
+    }
+
+    /** @return whether TLS is on for addresses without {@code tls://} */
+    public boolean isUseTLS() {
+        return useTLS;
+    }
+
+    /**
+     * imstatus: CA certificates trusted beside the system's, as PEM (one or more
+     * {@code -----BEGIN CERTIFICATE-----} blocks), read by the app from its resources or assets.
+     * Copied. A PEM without a usable certificate makes initSDK fail.
+     *
+     * @param pem the certificates, or null for none
+     */
+    public void setCaCertificatesPEM(byte[] pem) {
+        this.caCertificatesPEM = pem != null ? pem.clone() : null;
+    }
+
+    /** @return a copy of the extra CA certificates, or null */
+    public byte[] getCaCertificatesPEM() {
+        return caCertificatesPEM != null ? caCertificatesPEM.clone() : null;
+    }
+
+    /**
+     * imstatus: SPKI SHA-256 pins, each the base64 of the SHA-256 of a DER SubjectPublicKeyInfo,
+     * optionally after {@code sha256/} (as OkHttp and Android's network security config write
+     * them). With pins, a chain that verified must also hold a pinned key (the server's or an
+     * intermediate's); pin a backup key too. Copied. A pin that is not one makes initSDK fail.
+     *
+     * @param pins the pins, or null for none
+     */
+    public void setSpkiPins(List<String> pins) {
+        this.spkiPins = pins != null
+                ? Collections.unmodifiableList(new ArrayList<String>(pins))
+                : Collections.<String>emptyList();
+    }
+
+    /** @return the pins (unmodifiable; empty for none) */
+    public List<String> getSpkiPins() {
+        return spkiPins;
     }
 }

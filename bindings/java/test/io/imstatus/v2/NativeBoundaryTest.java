@@ -77,13 +77,28 @@ public class NativeBoundaryTest extends ImTestBase {
         expect(NullPointerException.class, new Call() {
             @Override
             public void run() {
-                Native.create(null, 1, null, 0);
+                Native.create(null, 1, null, 0, false, null, null, null);
             }
         });
         expect(IllegalArgumentException.class, new Call() {
             @Override
             public void run() {
-                Native.create(new NativeSession(manager, null), 1, null, 8);
+                Native.create(new NativeSession(manager, null), 1, null, 8, false, null, null, null);
+            }
+        });
+        // TLS settings that cannot be translated or that the SDK refuses.
+        expect(IllegalArgumentException.class, new Call() {
+            @Override
+            public void run() {
+                Native.create(new NativeSession(manager, null), 1, null, 0, true, null,
+                        new Object[] {"AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=", 1}, null);
+            }
+        });
+        expect(IllegalArgumentException.class, new Call() {
+            @Override
+            public void run() {
+                Native.create(new NativeSession(manager, null), 1, null, 0, true, new byte[] {1, 2},
+                        null, null);
             }
         });
         // The client is unharmed.

@@ -21,6 +21,7 @@ public final class RunJavaTests {
         NativeBoundaryTest.class,
         SeedSamplesTest.class,
         StressTest.class,
+        TlsTest.class,
     };
 
     private RunJavaTests() {}

@@ -79,6 +79,50 @@ public final class TestEnv {
         return get("sig." + app + "." + user);
     }
 
+    /** TLS: {@code tls://localhost:PORT} of a server whose certificate names localhost. */
+    public static String tlsServer() {
+        return get("tls.server");
+    }
+
+    /** TLS: a PEM file of the CA that signed every certificate of the TLS servers. */
+    public static String tlsCaFile() {
+        return get("tls.ca.file");
+    }
+
+    /** TLS: a PEM file of a CA that signed nothing here. */
+    public static String tlsOtherCaFile() {
+        return get("tls.other_ca.file");
+    }
+
+    /** TLS: {@code tls://localhost:PORT} of a server whose certificate names wrong.example. */
+    public static String tlsWrongNameServer() {
+        return get("tls.wrong_name_server");
+    }
+
+    /** TLS: {@code tls://localhost:PORT} of a server whose key is {@link #tlsPin}. */
+    public static String tlsPinnedServer() {
+        return get("tls.pinned_server");
+    }
+
+    /** TLS: the base64 SPKI SHA-256 pin of {@link #tlsPinnedServer}'s key. */
+    public static String tlsPin() {
+        return get("tls.pin");
+    }
+
+    /** TLS: a pin ({@code sha256/...}) of a key no server here has. */
+    public static String tlsWrongPin() {
+        return get("tls.wrong_pin");
+    }
+
+    /** The bytes of a file, as an app reads a certificate from its resources. */
+    public static byte[] readFile(String path) {
+        try {
+            return java.nio.file.Files.readAllBytes(new File(path).toPath());
+        } catch (IOException e) {
+            throw new AssertionError("cannot read " + path, e);
+        }
+    }
+
     /** A config pointing at the test server. */
     public static V2TIMSDKConfig config() {
         V2TIMSDKConfig config = new V2TIMSDKConfig();
