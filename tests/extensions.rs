@@ -139,16 +139,22 @@ fn an_expiring_status_clears_itself_for_everyone() {
     assert_eq!(bob.get("alice").custom_status, "");
 
     // A new status replaces the expiry: a plain one then stays.
+    let expiry = Duration::from_millis(200);
+    let set_at = Instant::now();
     call(|done| {
         alice
             .client
-            .set_self_status_expiring(Some("brb"), Some(Duration::from_millis(200)), done)
+            .set_self_status_expiring(Some("brb"), Some(expiry), done)
     })
     .unwrap();
     assert_eq!(bob.next_change("alice").custom_status, "brb");
     call(|done| alice.client.set_self_status(Some("back"), done)).unwrap();
     assert_eq!(bob.next_change("alice").custom_status, "back");
-    std::thread::sleep(Duration::from_millis(300)); // past the replaced expiry
+    // Absence can only be seen by waiting: past the replaced expiry and two of the server's
+    // 100 ms ticks, then a marker proves that nothing of alice was sent meanwhile.
+    std::thread::sleep(
+        (set_at + expiry + Duration::from_millis(200)).saturating_duration_since(Instant::now()),
+    );
     bob.nothing_of_before("alice", &bob, "marker");
     assert_eq!(bob.get("alice").custom_status, "back");
 
