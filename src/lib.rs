@@ -4,6 +4,12 @@
 //! [`protocol`] → the server, and events come back the same road. The SDK carries no server
 //! code: the server (and every rule of `behaviour.md`, decided in its engine) is the
 //! `imstatus-server` crate in `server/`.
+//!
+//! Beyond V2TIM (`docs/behaviour-extensions.md`): last seen, appearing offline, a custom status
+//! that expires and who may see the user, as new names on every face beside V2TIM's
+//! ([`client::Client::set_self_status_expiring`], [`client::Client::set_invisible`],
+//! [`client::Client::set_visibility`], the fields of [`client::UserStatus`]; `ims_client_set_*`
+//! and `ims_status_*` in the C ABI).
 
 pub mod client;
 pub mod ffi;
