@@ -300,25 +300,41 @@ fn serve(
         .thread_name("imstatus-server")
         .build()
         .map_err(|e| format!("cannot start a runtime: {e}"))?;
-    runtime.block_on(server::run(config, shutdown_signal(), print_banner))
+    let shutdown = {
+        let _inside = runtime.enter();
+        shutdown_signal()
+    };
+    runtime.block_on(server::run(config, shutdown, print_banner))
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
+/// Installs the handlers for Ctrl-C and SIGTERM at once, and answers a future that ends at the
+/// first of them. At once, not when the future is first polled: the server prints that it
+/// listens before it polls it, and a signal that arrives after that must shut it down cleanly,
+/// never kill it. Call it inside the runtime (`Runtime::enter`).
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(term) => term,
-                Err(_) => return ctrl_c.await.unwrap_or(()),
-            };
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
+        use tokio::signal::unix::{signal, SignalKind};
+        let interrupt = signal(SignalKind::interrupt());
+        let terminate = signal(SignalKind::terminate());
+        async move {
+            match (interrupt, terminate) {
+                (Ok(mut interrupt), Ok(mut terminate)) => {
+                    tokio::select! {
+                        _ = interrupt.recv() => {}
+                        _ = terminate.recv() => {}
+                    }
+                }
+                _ => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
+            }
         }
     }
     #[cfg(not(unix))]
-    let _ = ctrl_c.await;
+    async {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 fn print_banner(started: &Started) {
@@ -527,7 +543,11 @@ fn block_until_interrupted() -> Result<(), String> {
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start a runtime: {e}"))?;
-    runtime.block_on(shutdown_signal());
+    let interrupted = {
+        let _inside = runtime.enter();
+        shutdown_signal()
+    };
+    runtime.block_on(interrupted);
     Ok(())
 }
 
