@@ -359,6 +359,24 @@ impl Scrape {
         Scrape(body)
     }
 
+    /// Scrapes the server whose admin API is at `addr` until `done` holds; panics after 10 s
+    /// saying `what` was not seen, with the last scrape.
+    pub fn until(addr: SocketAddr, what: &str, done: impl Fn(&Scrape) -> bool) -> Scrape {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let scrape = Scrape::take(addr);
+            if done(&scrape) {
+                return scrape;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{what}; last scrape:\n{}",
+                scrape.0
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// The value of one series, written as the scrape writes it (`name` or
     /// `name{label="value",...}`, labels in their registered order); 0 when it is absent.
     pub fn value(&self, series: &str) -> f64 {

@@ -7,7 +7,7 @@
 mod receiver;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use hyper::StatusCode;
 use imstatus_protocol::ServerMessage;
@@ -130,23 +130,6 @@ fn not_on_this_platform(name: &str) -> bool {
     !cfg!(target_os = "linux") && name.starts_with("imstatus_process_")
 }
 
-/// Scrapes until `done` holds, or panics after 10 s.
-fn scrape_until(server: &TestServer, what: &str, done: impl Fn(&Scrape) -> bool) -> Scrape {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let scrape = Scrape::take(server.admin_addr());
-        if done(&scrape) {
-            return scrape;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{what}; last scrape:\n{}",
-            scrape.0
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 /// A scrape of a server that did a bit of everything: logins (and a store commit), a
 /// subscription, a custom status pushed to a watcher, a query, a refused login, a logout and a
 /// close, each a state-change callback to a receiver that fails the first and accepts the rest.
@@ -201,18 +184,22 @@ fn scrape_of_a_busy_server() -> Scrape {
     // Two logins, a custom status, a logout and a close: five callbacks, the first of which
     // is tried twice.
     rt.block_on(receiver.wait_for(6, Duration::from_secs(10)));
-    let scrape = scrape_until(&server, "everything the script did is counted", |s| {
-        s.value(&webhook("ok")) == 5.0
-            && s.value(&webhook("failed")) == 1.0
-            && s.value(&webhook("retried")) == 1.0
-            && s.value(&format!("imstatus_webhook_queued{{app=\"{APP}\"}}")) == 0.0
-            && s.value("imstatus_push_latency_seconds_count") >= 1.0
-            && s.value("imstatus_store_commit_rows_count") >= 1.0
-            && s.value("imstatus_store_commit_duration_seconds_count") >= 1.0
-            && s.value("imstatus_command_duration_seconds_count{command=\"login\"}") >= 2.0
-            && s.value(&changes("logout")) == 1.0
-            && s.value(&changes("disconnect")) == 1.0
-    });
+    let scrape = Scrape::until(
+        server.admin_addr(),
+        "everything the script did is counted",
+        |s| {
+            s.value(&webhook("ok")) == 5.0
+                && s.value(&webhook("failed")) == 1.0
+                && s.value(&webhook("retried")) == 1.0
+                && s.value(&format!("imstatus_webhook_queued{{app=\"{APP}\"}}")) == 0.0
+                && s.value("imstatus_push_latency_seconds_count") >= 1.0
+                && s.value("imstatus_store_commit_rows_count") >= 1.0
+                && s.value("imstatus_store_commit_duration_seconds_count") >= 1.0
+                && s.value("imstatus_command_duration_seconds_count{command=\"login\"}") >= 2.0
+                && s.value(&changes("logout")) == 1.0
+                && s.value(&changes("disconnect")) == 1.0
+        },
+    );
     // Nothing more than the script made: no callback for the refused login.
     assert_eq!(receiver.received().len(), 6);
     scrape

@@ -1,7 +1,7 @@
 //! `GET /metrics` during a scripted run over real TCP: every counter moves by exactly what the
 //! script did, and the gauges show what the server holds.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use imstatus_protocol::ServerMessage;
 use imstatus_server::testing::{admin_text, app, error_code, sig, Scrape, TestServer, Wire, APP};
@@ -9,23 +9,6 @@ use imstatus_server::usersig;
 
 const APP2: u32 = 1_400_000_999;
 const KEY2: &str = "second-app-key";
-
-/// Scrapes until `done` holds, or panics after 10 s.
-fn scrape_until(server: &TestServer, what: &str, done: impl Fn(&Scrape) -> bool) -> Scrape {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let scrape = Scrape::take(server.admin_addr());
-        if done(&scrape) {
-            return scrape;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{what}; last scrape:\n{}",
-            scrape.0
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
 
 fn changes(reason: &str) -> String {
     format!("imstatus_status_changes_total{{app=\"{APP}\",reason=\"{reason}\"}}")
@@ -146,7 +129,7 @@ fn counters_move_by_exactly_what_happened() {
     assert!(matches!(reply, ServerMessage::Ok { .. }), "{reply:?}");
     // Bob's socket closes.
     drop(bob);
-    let after = scrape_until(&server, "bob's close is counted", |s| {
+    let after = Scrape::until(server.admin_addr(), "bob's close is counted", |s| {
         s.value(&changes("disconnect")) == 1.0
     });
     assert_eq!(after.value(&changes("login")), 3.0);
@@ -198,7 +181,7 @@ fn counters_move_by_exactly_what_happened() {
     ));
     assert!(matches!(reply, ServerMessage::Ok { .. }), "{reply:?}");
     let timed_out = format!("imstatus_status_changes_total{{app=\"{APP2}\",reason=\"timeout\"}}");
-    let last = scrape_until(&server, "carol's timeout is counted", |s| {
+    let last = Scrape::until(server.admin_addr(), "carol's timeout is counted", |s| {
         s.value(&timed_out) == 1.0
     });
     assert_eq!(

@@ -198,15 +198,9 @@ fn every_action_and_reason_reaches_the_apps_backend_signed_and_in_order() {
         );
     }
     // The receiver has every request; the server counts each once it has read the answer.
-    let deadline = std::time::Instant::now() + DEADLINE;
-    loop {
-        let scrape = Scrape::take(server.admin_addr());
-        if scrape.value(&webhook_series("ok")) == 8.0 {
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "{}", scrape.0);
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    Scrape::until(server.admin_addr(), "8 callbacks counted ok", |s| {
+        s.value(&webhook_series("ok")) == 8.0
+    });
 
     // Off again: the next login is counted as a change, and no callback is queued for it.
     patch_app(&server, json!({ "state_change_callback_url": "" }));
