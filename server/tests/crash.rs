@@ -18,17 +18,10 @@ use serve::Serve;
 fn kill_9_during_a_login_storm_loses_no_acknowledged_login() {
     // covers: L6
     let data = TempDir::new();
-    let config = data.path().join("imstatus.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "listen = \"127.0.0.1:0\"\nadmin_listen = \"127.0.0.1:0\"\nadmin_token = \"admin-token\"\n\
-             data_dir = \"{}\"\n[[app]]\nsdk_app_id = {APP}\nsecret_key = \"{KEY}\"\n\
-             status_enabled = true\n[limits]\nmax_unauthenticated_per_ip = 100000\n",
-            data.path().join("data").display()
-        ),
-    )
-    .unwrap();
+    let config = serve::write_config(
+        data.path(),
+        "status_enabled = true\n[limits]\nmax_unauthenticated_per_ip = 100000\n",
+    );
     let mut serve = Serve::start(&config);
 
     // 16 threads log users in on fresh connections, as fast as the server answers.

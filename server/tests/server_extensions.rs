@@ -14,7 +14,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use imstatus_protocol::{codes, ServerMessage, WireStatus};
 use imstatus_server::engine::{AppSettings, RateLimit};
 use imstatus_server::testing::{
-    admin, app, error_code, ok_statuses, TempDir, TestServer, Wire, APP, KEY,
+    admin, app, error_code, ok_statuses, TempDir, TestServer, Wire, APP,
 };
 use receiver::{Received, Receiver};
 use serde_json::{json, Value};
@@ -219,17 +219,10 @@ fn x1_x2_last_seen_travels_in_queries_snapshots_pushes_and_the_admin_query() {
 fn x3_last_seen_survives_a_kill_and_a_device_online_then_is_last_seen_at_the_restart() {
     // covers: X3, L6
     let data = TempDir::new();
-    let config = data.path().join("imstatus.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "listen = \"127.0.0.1:0\"\nadmin_listen = \"127.0.0.1:0\"\nadmin_token = \"admin-token\"\n\
-             data_dir = \"{}\"\n[[app]]\nsdk_app_id = {APP}\nsecret_key = \"{KEY}\"\n\
-             status_enabled = true\nfriend_status_notify = true\n",
-            data.path().join("data").display(),
-        ),
-    )
-    .unwrap();
+    let config = serve::write_config(
+        data.path(),
+        "status_enabled = true\nfriend_status_notify = true\n",
+    );
     let mut serve = Serve::start(&config);
     let (mut watcher, _) = Wire::login(serve.addr, "watcher", "Linux", "w");
     let (alice, _) = Wire::login(serve.addr, "alice", "Android", "a");

@@ -12,7 +12,7 @@ use std::time::Duration;
 use hmac::{Hmac, Mac};
 use hyper::StatusCode;
 use imstatus_protocol::ServerMessage;
-use imstatus_server::testing::{admin, app, Scrape, TempDir, TestServer, Wire, APP, KEY};
+use imstatus_server::testing::{admin, app, Scrape, TempDir, TestServer, Wire, APP};
 use receiver::{answer, ok, Received, Receiver};
 use serde_json::{json, Value};
 use serve::Serve;
@@ -291,18 +291,10 @@ fn a_crash_tells_every_device_that_was_online_once_after_the_restart() {
     let rt = runtime();
     let receiver = rt.block_on(Receiver::start(ok()));
     let data = TempDir::new();
-    let config = data.path().join("imstatus.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "listen = \"127.0.0.1:0\"\nadmin_listen = \"127.0.0.1:0\"\nadmin_token = \"admin-token\"\n\
-             data_dir = \"{}\"\n[[app]]\nsdk_app_id = {APP}\nsecret_key = \"{KEY}\"\n\
-             state_change_callback_url = \"{}\"\n",
-            data.path().join("data").display(),
-            receiver.url("/cb"),
-        ),
-    )
-    .unwrap();
+    let config = serve::write_config(
+        data.path(),
+        &format!("state_change_callback_url = \"{}\"\n", receiver.url("/cb")),
+    );
     const USERS: usize = 30;
     let mut serve = Serve::start(&config);
     let mut wires = Vec::new();

@@ -4,7 +4,9 @@
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+use imstatus_server::testing::{APP, KEY};
 use std::process::{Child, Command, Stdio};
 
 /// A running `imstatus serve`, and where it listens.
@@ -53,4 +55,21 @@ impl Drop for Serve {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Writes `dir/imstatus.toml` and answers its path: a server on free loopback ports (admin token
+/// `admin-token`), its data in `dir/data`, and the test app with `app_settings` after its key
+/// (TOML lines of the `[[app]]` table, then any tables that follow it).
+pub fn write_config(dir: &Path, app_settings: &str) -> PathBuf {
+    let config = dir.join("imstatus.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "listen = \"127.0.0.1:0\"\nadmin_listen = \"127.0.0.1:0\"\nadmin_token = \"admin-token\"\n\
+             data_dir = \"{}\"\n[[app]]\nsdk_app_id = {APP}\nsecret_key = \"{KEY}\"\n{app_settings}",
+            dir.join("data").display(),
+        ),
+    )
+    .unwrap();
+    config
 }
