@@ -50,6 +50,59 @@ pub struct Config {
     /// How much the server lets each client hold of it: connections, queues, timeouts.
     #[serde(default)]
     pub limits: Limits,
+    /// Runs this server as one node of a cluster on Redis, in the `[cluster]` table. Without
+    /// it the server runs alone on its embedded store.
+    #[serde(default)]
+    pub cluster: Option<ClusterConfig>,
+}
+
+/// A cluster of nodes on one Redis or Redis Cluster, in the `[cluster]` table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterConfig {
+    /// `redis://host:port` of a standalone Redis (or of one node of a Redis Cluster, found
+    /// out by asking it), or a list of seed nodes of a Redis Cluster.
+    #[serde(deserialize_with = "one_or_many")]
+    pub redis: Vec<String>,
+    /// How long a node's lease lasts unless renewed (every third of it): a node that died is
+    /// found out, and its devices turned OFFLINE, within about 1⅓ of this.
+    #[serde(default = "default_lease", with = "humantime_serde")]
+    pub lease: Duration,
+}
+
+impl ClusterConfig {
+    /// A cluster on the Redis at `urls`, with the default lease.
+    pub fn new(urls: Vec<String>) -> ClusterConfig {
+        ClusterConfig {
+            redis: urls,
+            lease: default_lease(),
+        }
+    }
+}
+
+/// The lease of a node of a cluster unless configured: 15 s.
+fn default_lease() -> Duration {
+    Duration::from_secs(15)
+}
+
+/// A string, or a list of strings.
+fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    let urls = match OneOrMany::deserialize(d)? {
+        OneOrMany::One(url) => vec![url],
+        OneOrMany::Many(urls) => urls,
+    };
+    if urls.is_empty() {
+        return Err(serde::de::Error::custom(
+            "redis names no server: give redis://host:port, or a list of them",
+        ));
+    }
+    Ok(urls)
 }
 
 /// Connection hygiene and bounded delivery, in the `[limits]` table. Every field has a default
@@ -124,6 +177,7 @@ impl Default for Config {
             admin_tls: false,
             apps: Vec::new(),
             limits: Limits::default(),
+            cluster: None,
         }
     }
 }

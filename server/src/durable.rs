@@ -647,6 +647,7 @@ mod tests {
 
     fn device(platform: Platform, at: u64, online: bool) -> DeviceRecord {
         DeviceRecord {
+            node: 0,
             platform,
             logged_in_at: at,
             online,

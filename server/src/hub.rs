@@ -36,6 +36,8 @@ pub struct Hub {
     outboxes: Arc<Outboxes>,
     durable: Option<Arc<DurableStore>>,
     limits: Limits,
+    /// The cluster's shared state, when this is one node of a cluster.
+    cluster: Option<Arc<crate::cluster::authority::RedisAuthority>>,
 }
 
 impl Hub {
@@ -46,6 +48,35 @@ impl Hub {
         epoch: u32,
         limits: Limits,
         login_timeout: Millis,
+    ) -> Hub {
+        Hub::build(store, durable, epoch, limits, login_timeout, None)
+    }
+
+    /// A hub for one node of a cluster over `authority` (which is its store too).
+    pub fn clustered(
+        authority: Arc<crate::cluster::authority::RedisAuthority>,
+        limits: Limits,
+        login_timeout: Millis,
+    ) -> Hub {
+        use crate::engine::Authority;
+        let epoch = authority.incarnation() as u32;
+        Hub::build(
+            authority.clone(),
+            None,
+            epoch,
+            limits,
+            login_timeout,
+            Some(authority),
+        )
+    }
+
+    fn build(
+        store: Arc<dyn Store>,
+        durable: Option<Arc<DurableStore>>,
+        epoch: u32,
+        limits: Limits,
+        login_timeout: Millis,
+        cluster: Option<Arc<crate::cluster::authority::RedisAuthority>>,
     ) -> Hub {
         let outboxes = Arc::new(Outboxes::default());
         let metrics = Arc::new(Metrics::new());
@@ -60,8 +91,11 @@ impl Hub {
             webhooks: webhooks.clone(),
             webhook_limits: WebhookLimits::default(),
         });
-        let engine =
+        let mut engine =
             Engine::with_sink(store, epoch, now_ms(), effects).with_login_timeout(login_timeout);
+        if let Some(cluster) = &cluster {
+            engine = engine.with_authority(cluster.clone());
+        }
         Hub {
             engine,
             metrics,
@@ -69,6 +103,7 @@ impl Hub {
             outboxes,
             durable,
             limits,
+            cluster,
         }
     }
 
@@ -109,6 +144,9 @@ impl Hub {
     /// Whether this node can serve: its store takes writes within `within` (readiness). Says
     /// why not.
     pub async fn ready(&self, within: std::time::Duration) -> Result<(), String> {
+        if let Some(cluster) = &self.cluster {
+            return cluster_ready(cluster.clone(), within).await;
+        }
         let Some(durable) = &self.durable else {
             return Ok(());
         };
@@ -179,5 +217,27 @@ impl Hub {
         if let Some(webhooks) = self.webhooks.get() {
             let _ = tokio::time::timeout(within, webhooks.drained()).await;
         }
+    }
+}
+
+/// Whether a node of a cluster can serve: Redis answers within `within`, and every channel
+/// the node listens on is subscribed.
+async fn cluster_ready(
+    cluster: Arc<crate::cluster::authority::RedisAuthority>,
+    within: std::time::Duration,
+) -> Result<(), String> {
+    let ping = tokio::task::spawn_blocking(move || {
+        let answered = cluster.redis().call(b"ping", &[b"PING"]);
+        let listening = cluster.subscriber().is_some_and(|s| s.healthy());
+        (answered.map(|_| ()).map_err(|e| e.to_string()), listening)
+    });
+    match tokio::time::timeout(within, ping).await {
+        Err(_) => Err(format!("Redis did not answer within {within:?}")),
+        Ok(Err(e)) => Err(format!("the Redis probe failed: {e}")),
+        Ok(Ok((Err(e), _))) => Err(format!("Redis does not answer: {e}")),
+        Ok(Ok((Ok(()), false))) => {
+            Err("not every channel this node listens on is subscribed yet".into())
+        }
+        Ok(Ok((Ok(()), true))) => Ok(()),
     }
 }

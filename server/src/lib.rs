@@ -4,6 +4,7 @@
 //! should. Clients speak the `imstatus-protocol` wire format; [`wire`] translates at the edge.
 
 mod admin;
+pub mod cluster;
 mod config;
 mod connection;
 pub mod dev_cert;
@@ -34,7 +35,7 @@ use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-pub use config::{Config, Limits, DEFAULT_ADMIN_LISTEN, DEFAULT_LISTEN, DEFAULT_SDK_APP_ID};
+pub use config::{ClusterConfig, Config, Limits, DEFAULT_ADMIN_LISTEN, DEFAULT_LISTEN, DEFAULT_SDK_APP_ID};
 pub use durable::DurableStore;
 pub use hub::{now_ms, Hub, ServerEngine};
 /// The outbox types [`Hub::new`] and [`Hub::open`] use, for embedders and the in-process
@@ -169,18 +170,36 @@ pub async fn run(
     shutdown: impl std::future::Future<Output = ()>,
     ready: impl FnOnce(&Started),
 ) -> Result<(), String> {
-    let (store, durable, epoch) = open_store(&config)?;
     let limits = Arc::new(config.limits.clone());
-    let hub = Arc::new(Hub::new(
-        store,
-        durable,
-        epoch,
-        outbox::Limits {
-            max_bytes: limits.outbox_max_bytes,
-            max_entries: limits.outbox_max_entries,
-        },
-        limits.login_timeout.as_millis() as u64,
-    ));
+    let outbox_limits = outbox::Limits {
+        max_bytes: limits.outbox_max_bytes,
+        max_entries: limits.outbox_max_entries,
+    };
+    let login_timeout = limits.login_timeout.as_millis() as u64;
+    let (hub, node) = match &config.cluster {
+        Some(cluster) => {
+            if config.data_dir.is_some() {
+                tracing::info!("a node of a cluster keeps everything in Redis: data_dir is not used");
+            }
+            let cluster = cluster.clone();
+            let node = tokio::task::spawn_blocking(move || cluster::node::Node::join(&cluster))
+                .await
+                .map_err(|e| format!("joining the cluster failed: {e}"))??;
+            let hub = Arc::new(Hub::clustered(
+                node.authority.clone(),
+                outbox_limits,
+                login_timeout,
+            ));
+            node.serve(&hub);
+            (hub, Some(node))
+        }
+        None => {
+            let (store, durable, epoch) = open_store(&config)?;
+            let hub = Hub::new(store, durable, epoch, outbox_limits, login_timeout);
+            (Arc::new(hub), None)
+        }
+    };
+    let incarnation = node.as_ref().map(|n| n.incarnation());
     let default_app = configure_apps(&hub.engine, &config)?;
 
     let certificates = match (&config.tls_cert, &config.tls_key) {
@@ -218,7 +237,7 @@ pub async fn run(
         admin_token: admin_token.clone(),
         default_app,
     };
-    tracing::info!(%addr, tls = ?tls_addr, admin = ?started.admin_addr, epoch, "imstatus server listening");
+    tracing::info!(%addr, tls = ?tls_addr, admin = ?started.admin_addr, ?incarnation, "imstatus server listening");
     ready(&started);
 
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -306,6 +325,9 @@ pub async fn run(
     while tasks.join_next().await.is_some() {}
     hub.durable().await;
     hub.webhooks_drained(WEBHOOK_DRAIN).await;
+    if let Some(node) = node {
+        let _ = tokio::task::spawn_blocking(move || node.leave()).await;
+    }
     Ok(())
 }
 

@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand};
 
 use imstatus::client::{Client, ClientConfig, ClientError, Listener, UserStatus, Visibility};
 use imstatus_server::usersig;
-use imstatus_server::{self as server, Config, Started, DEFAULT_SDK_APP_ID};
+use imstatus_server::{self as server, ClusterConfig, Config, Started, DEFAULT_SDK_APP_ID};
 
 #[derive(Parser)]
 #[command(
@@ -50,6 +50,10 @@ enum Command {
         /// Directory for what must outlive a restart (overrides the file).
         #[arg(long)]
         data_dir: Option<PathBuf>,
+        /// Runs as one node of a cluster on this Redis (`redis://host:port`); repeat it to name
+        /// several seed nodes of a Redis Cluster. Overrides the file's `[cluster] redis`.
+        #[arg(long, value_name = "URL")]
+        redis: Vec<String>,
     },
     /// Makes a UserSig (tls-sig-api-v2).
     Usersig {
@@ -182,7 +186,8 @@ fn main() -> ExitCode {
             listen,
             admin_listen,
             data_dir,
-        } => serve(config, listen, admin_listen, data_dir),
+            redis,
+        } => serve(config, listen, admin_listen, data_dir, redis),
         Command::Usersig {
             app_id,
             key,
@@ -272,6 +277,7 @@ fn serve(
     listen: Option<String>,
     admin_listen: Option<String>,
     data_dir: Option<PathBuf>,
+    redis: Vec<String>,
 ) -> Result<(), String> {
     let mut config = match &config_path {
         Some(path) => Config::from_file(path)?,
@@ -283,9 +289,19 @@ fn serve(
     if let Some(admin_listen) = admin_listen {
         config.admin_listen = admin_listen;
     }
-    config.data_dir = data_dir
-        .or(config.data_dir)
-        .or_else(|| Some(PathBuf::from("imstatus-data")));
+    if !redis.is_empty() {
+        match &mut config.cluster {
+            Some(cluster) => cluster.redis = redis,
+            None => config.cluster = Some(ClusterConfig::new(redis)),
+        }
+    }
+    config.data_dir = match config.cluster {
+        // A node of a cluster keeps everything in Redis.
+        Some(_) => None,
+        None => data_dir
+            .or(config.data_dir)
+            .or_else(|| Some(PathBuf::from("imstatus-data"))),
+    };
     // One worker per core the process may run on. On one core, the single-threaded scheduler:
     // the same work without the bookkeeping that lets workers steal from each other
     // (docs/benchmarks.md: CPU per delivery).

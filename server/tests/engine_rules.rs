@@ -977,6 +977,7 @@ fn recovery_from_a_prefilled_store_is_offline_not_unlogined() {
     record.devices.insert(
         "phone".into(),
         DeviceRecord {
+            node: 0,
             platform: Platform::Android,
             logged_in_at: T0 - 60_000,
             online: true,

@@ -81,8 +81,14 @@ impl<S: Store> Engine<S> {
         let restricted = self
             .existing(&mut shard, &owner)
             .is_some_and(|r| r.visibility == Visibility::Friends);
-        let friends_before = restricted.then(|| self.store.friends_of(&owner));
-        let loaded = shard.records.contains_key(&owner);
+        // A cluster's nodes route by the friend list: they hear every change of it.
+        let friends_before =
+            (restricted || self.clustered()).then(|| self.store.friends_of(&owner));
+        let routes = if self.clustered() {
+            self.is_live(&owner)
+        } else {
+            shard.records.contains_key(&owner)
+        };
         let mut count = 0;
         for friend in friends.iter().filter(|f| **f != *owner.user) {
             let done = if add {
@@ -94,7 +100,7 @@ impl<S: Store> Engine<S> {
                 continue;
             }
             count += 1;
-            if loaded {
+            if routes {
                 let target = self.key(app, friend);
                 if add {
                     self.fanout.watch(target, &owner.user, Watch::Friend);
@@ -103,8 +109,15 @@ impl<S: Store> Engine<S> {
                 }
             }
         }
-        if let (Some(friends_before), true) = (friends_before, count > 0) {
-            self.reveal(&mut shard, &owner, &friends_before);
+        match (friends_before, count > 0) {
+            (Some(before), true) if restricted => self.reveal(&mut shard, &owner, &before),
+            (Some(before), true) => {
+                if let Some(authority) = &self.authority {
+                    let record = self.record(&mut shard, &owner).clone();
+                    authority.write(&owner, &record, Some(&before));
+                }
+            }
+            _ => {}
         }
         Ok(count)
     }

@@ -9,8 +9,13 @@
 
 use std::sync::Arc;
 
+use super::authority::Authority;
 use super::sharded::{FastMap, FastSet, Sharded};
 use super::types::{ConnId, UserKey};
+
+/// Why a node cares about a user's changes: the user is connected here, or watched from here.
+const CONNECTED: u8 = 1;
+const WATCHED: u8 = 2;
 
 #[derive(Default)]
 struct Watchers {
@@ -35,12 +40,44 @@ pub(crate) enum Watch {
 pub(crate) struct Fanout {
     watchers: Sharded<FastMap<UserKey, Watchers>>,
     local: Sharded<FastMap<UserKey, Vec<ConnId>>>,
+    /// In a cluster: who hears when this node starts or stops caring about a user, and why it
+    /// cares about each user it does ([`CONNECTED`], [`WATCHED`]).
+    interest: Option<Arc<dyn Authority>>,
+    reasons: Sharded<FastMap<UserKey, u8>>,
 }
 
 impl Fanout {
+    /// Tells `authority` from now on which users this node cares about.
+    pub(crate) fn set_interest(&mut self, authority: Arc<dyn Authority>) {
+        self.interest = Some(authority);
+    }
+
+    /// Notes that a reason to care about `key` began (`on`) or ended. Called holding the lock
+    /// of the table the reason lives in, so that the reasons of one user change in order (the
+    /// reasons' lock is taken only inside those, never the other way round).
+    fn care(&self, key: &UserKey, reason: u8, on: bool) {
+        let Some(interest) = &self.interest else {
+            return;
+        };
+        let mut reasons = self.reasons.lock_for(key);
+        let had = reasons.get(key).copied().unwrap_or(0);
+        let has = if on { had | reason } else { had & !reason };
+        if has == 0 {
+            reasons.remove(key);
+        } else {
+            reasons.insert(key.clone(), has);
+        }
+        if (had == 0) != (has == 0) {
+            interest.interest(key, has != 0);
+        }
+    }
+
     /// Records that `watcher` (of the same app) watches `target`.
     pub(crate) fn watch(&self, target: UserKey, watcher: &Arc<str>, how: Watch) {
         let mut table = self.watchers.lock_for(&target);
+        if !table.contains_key(&target) {
+            self.care(&target, WATCHED, true);
+        }
         let entry = table.entry(target).or_default();
         match how {
             Watch::Subscription => entry.subscribers.insert(watcher.clone()),
@@ -60,6 +97,7 @@ impl Fanout {
         };
         if entry.is_empty() {
             table.remove(target);
+            self.care(target, WATCHED, false);
         }
     }
 
@@ -75,13 +113,18 @@ impl Fanout {
             .unwrap_or_default()
     }
 
-    /// Adds a logged-in connection of `key`.
-    pub(crate) fn add_local(&self, key: &UserKey, conn: ConnId) {
+    /// Adds a logged-in connection of `key`; answers whether it is the user's first here.
+    pub(crate) fn add_local(&self, key: &UserKey, conn: ConnId) -> bool {
         let mut table = self.local.lock_for(key);
+        let first = !table.contains_key(key);
+        if first {
+            self.care(key, CONNECTED, true);
+        }
         let conns = table.entry(key.clone()).or_default();
         // Most users hold one connection: room for one, not four.
         conns.reserve_exact(1);
         conns.push(conn);
+        first
     }
 
     /// Removes a connection of `key`.
@@ -91,6 +134,7 @@ impl Fanout {
             conns.retain(|&c| c != conn);
             if conns.is_empty() {
                 table.remove(key);
+                self.care(key, CONNECTED, false);
             }
         }
     }

@@ -12,6 +12,7 @@
 //! that keeps this free of deadlocks is written down in [`sharded`].
 
 mod admin;
+mod authority;
 mod census;
 mod conns;
 mod error;
@@ -35,6 +36,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 pub use admin::{DeviceDetail, OnlineState};
+pub use authority::Authority;
 pub use census::AppCensus;
 pub use error::{check_user_id, EngineError};
 pub use session::{Login, LOGIN_TIMEOUT};
@@ -78,6 +80,8 @@ pub struct Engine<S: Store = MemoryStore> {
     recovery: Mutex<Option<Option<UserKey>>>,
     /// How long a connection may stay without logging in ([`LOGIN_TIMEOUT`] unless set).
     login_timeout: Millis,
+    /// The cluster's shared state, when this engine is one node of a cluster.
+    authority: Option<Arc<dyn Authority>>,
 }
 
 /// The users of one shard: their records, call windows and pending deadlines.
@@ -135,6 +139,7 @@ impl<S: Store> Engine<S> {
             recorder: None,
             recovery: Mutex::new(Some(None)),
             login_timeout: LOGIN_TIMEOUT,
+            authority: None,
         }
     }
 
@@ -217,15 +222,11 @@ impl<S: Store> Engine<S> {
         }
     }
 
-    fn lock_user(&self, key: &UserKey) -> MutexGuard<'_, Shard> {
-        self.users.lock_for(key)
-    }
-
     /// The user's record, loaded from the store (or made empty) if this engine has not seen
     /// them yet. `shard` must be `key`'s, locked.
     fn record<'a>(&self, shard: &'a mut Shard, key: &UserKey) -> &'a mut UserRecord {
         if !shard.records.contains_key(key) {
-            let record = self.recover(key).unwrap_or_else(|| UserRecord {
+            let record = self.recover_unless_clustered(key).unwrap_or_else(|| UserRecord {
                 version: self.baseline(),
                 ..UserRecord::default()
             });
@@ -238,10 +239,20 @@ impl<S: Store> Engine<S> {
     /// nothing is kept for a user who never was (a query for random IDs costs no memory).
     fn existing<'a>(&self, shard: &'a mut Shard, key: &UserKey) -> Option<&'a UserRecord> {
         if !shard.records.contains_key(key) {
-            let record = self.recover(key)?;
+            let record = self.recover_unless_clustered(key)?;
             self.loaded(shard, key, record);
         }
         shard.records.get(key)
+    }
+
+    /// What the store kept of a user, brought back (L6); nothing in a cluster, where the
+    /// authority holds the live record and [`Engine::lock_user`] adopted it already.
+    fn recover_unless_clustered(&self, key: &UserKey) -> Option<UserRecord> {
+        if self.authority.is_some() {
+            None
+        } else {
+            self.recover(key)
+        }
     }
 
     /// A user's record as the store kept it, brought back as L6 says: every device OFFLINE
@@ -303,6 +314,12 @@ impl<S: Store> Engine<S> {
 
     /// Makes a record live: its subscriptions and friends route changes to it from now on.
     fn loaded(&self, shard: &mut Shard, key: &UserKey, record: UserRecord) {
+        if self.authority.is_some() {
+            // A node of a cluster routes only for users connected to it (`came_online_here`).
+            track_deadlines(shard, key, &record);
+            shard.records.insert(key.clone(), record);
+            return;
+        }
         for target in record.subscriptions.iter() {
             self.fanout.watch(
                 UserKey::new(key.app, target.clone()),
@@ -382,6 +399,7 @@ impl<S: Store> Engine<S> {
         viewer: &str,
     ) -> Vec<UserStatus> {
         let keys: Vec<UserKey> = users.into_iter().map(|u| UserKey::new(app, u)).collect();
+        self.refresh_for_read(&keys);
         let mut order: Vec<usize> = (0..keys.len()).collect();
         order.sort_by_key(|&i| sharded::shard_of(&keys[i]));
         let mut out: Vec<Option<UserStatus>> = vec![None; keys.len()];
@@ -446,11 +464,16 @@ impl<S: Store> Engine<S> {
             Vec::new()
         };
         let durable = !record.same_durable_state(before);
-        if record.subscriptions != before.subscriptions {
+        if record.subscriptions != before.subscriptions
+            && (self.authority.is_none() || self.is_live(key))
+        {
             self.resubscribe(key, &before.subscriptions, &record.subscriptions);
         }
-        if durable {
-            self.store.put_user(key, &record);
+        match &self.authority {
+            Some(authority) if record != *before => authority.write(key, &record, None),
+            Some(_) => {}
+            None if durable => self.store.put_user(key, &record),
+            None => {}
         }
         track_deadlines(shard, key, &record);
         shard.records.insert(key.clone(), record);
@@ -472,7 +495,11 @@ impl<S: Store> Engine<S> {
         let mut record = before.clone();
         let fresh = before.version.max(self.baseline()) + 1;
         let deliveries = self.publish(key, before, &mut record, fresh, Some(friends_before));
-        // Only versions moved, and they are not durable.
+        // Only versions moved, and they are not durable; but the cluster's nodes route by the
+        // friend list that changed.
+        if let Some(authority) = &self.authority {
+            authority.write(key, &record, Some(friends_before));
+        }
         shard.records.insert(key.clone(), record);
         for (status, to) in deliveries {
             self.sink.changed(

@@ -77,7 +77,11 @@ impl<S: Store> Engine<S> {
                 "setSelfStatus, set_invisible and set_visibility together",
             ),
         };
-        if shard.rates.try_acquire(key, api, limit, now) {
+        let allowed = match &self.authority {
+            Some(authority) => authority.try_acquire(key, api.name(), limit, now),
+            None => shard.rates.try_acquire(key, api, limit, now),
+        };
+        if allowed {
             Ok(())
         } else {
             Err(EngineError::new(

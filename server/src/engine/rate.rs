@@ -17,6 +17,18 @@ pub(crate) enum Api {
     SetStatus,
 }
 
+impl Api {
+    /// A short name, for windows kept outside the engine (a cluster's).
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Api::Query => "query",
+            Api::Subscribe => "subscribe",
+            Api::Unsubscribe => "unsubscribe",
+            Api::SetStatus => "set_status",
+        }
+    }
+}
+
 /// The windows of the users of one shard.
 #[derive(Debug, Default)]
 pub(crate) struct RateLimiter {

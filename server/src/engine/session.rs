@@ -170,6 +170,7 @@ impl<S: Store> Engine<S> {
                 device.platform = login.platform;
                 device.online = true;
                 device.offline_since = None;
+                device.node = self.incarnation();
             }
             None => {
                 record.devices.insert(
@@ -179,6 +180,7 @@ impl<S: Store> Engine<S> {
                         logged_in_at: now,
                         online: true,
                         offline_since: None,
+                        node: self.incarnation(),
                     },
                 );
             }
@@ -191,7 +193,9 @@ impl<S: Store> Engine<S> {
                 sig_expires_at: Millis::MAX,
             },
         );
-        self.fanout.add_local(key, conn);
+        if self.fanout.add_local(key, conn) {
+            self.came_online_here(key, &record);
+        }
         let custom = record.custom_status.clone();
         self.commit(shard, key, record, now);
         self.emit(DeviceEvent {
@@ -209,6 +213,7 @@ impl<S: Store> Engine<S> {
             self.conns.end_session(conn, now);
             self.fanout.remove_local(&session.key, conn);
             let mut record = self.record(shard, &session.key).clone();
+            self.went_away(&session.key, &record);
             let device = record.devices.remove(&session.device_id);
             self.commit(shard, &session.key, record, now);
             if let Some(device) = device {
@@ -255,6 +260,7 @@ impl<S: Store> Engine<S> {
         };
         self.fanout.remove_local(&session.key, conn);
         let mut record = self.record(&mut shard, &session.key).clone();
+        self.went_away(&session.key, &record);
         let platform = record.devices.get_mut(&session.device_id).map(|device| {
             device.online = false;
             device.offline_since = Some(now);
@@ -329,6 +335,9 @@ impl<S: Store> Engine<S> {
                     .get(&key.app)
                     .copied()
                     .unwrap_or((Millis::MAX, Millis::MAX));
+                // In a cluster: the user's lock, and the record as the cluster holds it now
+                // (another node may have applied the deadline already).
+                let _held = self.hold(&mut shard, &key);
                 let before = self.record(&mut shard, &key);
                 let mut record = before.clone();
                 if record.custom_expires_at.is_some_and(|t| now >= t) {
@@ -358,7 +367,7 @@ impl<S: Store> Engine<S> {
     }
 
     /// Ends a session the engine decided to end; the server is told to close the connection.
-    fn end_session(&self, conn: ConnId, reason: CloseReason) {
+    pub(crate) fn end_session(&self, conn: ConnId, reason: CloseReason) {
         if let Some(session) = self.conns.remove(conn) {
             self.fanout.remove_local(&session.key, conn);
         }

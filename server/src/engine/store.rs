@@ -24,6 +24,10 @@ pub struct DeviceRecord {
     pub online: bool,
     /// When it last lost its connection; starts the offline retention (L5).
     pub offline_since: Option<Millis>,
+    /// In a cluster, the incarnation of the node that holds its connection while it is online
+    /// (0 otherwise, and on a node on its own). Not kept in a node's own store.
+    #[serde(skip)]
+    pub node: u64,
 }
 
 /// A user's devices by device ID, in ID order. A user has a handful at most: a sorted `Vec`
@@ -489,6 +493,7 @@ mod tests {
 
     fn device(platform: Platform, at: Millis) -> DeviceRecord {
         DeviceRecord {
+            node: 0,
             platform,
             logged_in_at: at,
             online: true,
