@@ -4,6 +4,7 @@
 //! should. Clients speak the `imstatus-protocol` wire format; [`wire`] translates at the edge.
 
 mod admin;
+pub mod cluster;
 mod config;
 mod connection;
 pub mod dev_cert;
