@@ -244,13 +244,14 @@ mod tests {
         let long = vec![b'+'; 100 * 1024];
         assert!(parse(&long).is_err());
         // Every byte string of a few bytes, and pseudo-random ones: no panic.
+        const ALPHABET: &[u8] = b"*$:+-\r\n0123-x";
         let mut seed: u32 = 1;
         for _ in 0..20_000 {
             let len = (seed % 24) as usize;
             let bytes: Vec<u8> = (0..len)
                 .map(|_| {
                     seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12345);
-                    b"*$:+-\r\n0123-x"[(seed >> 16) as usize % 14]
+                    ALPHABET[(seed >> 16) as usize % ALPHABET.len()]
                 })
                 .collect();
             let _ = parse(&bytes);
