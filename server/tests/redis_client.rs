@@ -69,6 +69,12 @@ fn standalone_commands_scripts_pipelines_and_error_replies() {
     assert!(e.to_string().contains(&server.port().to_string()), "{e}");
     assert_eq!(get(&redis, "key:1"), data("value 1"));
 
+    // A paused Redis is waited for, not failed.
+    assert_eq!(server.cli(&["CLIENT", "PAUSE", "1500"]), "OK");
+    let paused = Instant::now();
+    set(&redis, "paused", "yes");
+    assert!(paused.elapsed() >= Duration::from_millis(1000));
+
     check_scripts(&redis, &[server.port()], |port, args| {
         common::redis::cli_at(port, args)
     });
@@ -467,11 +473,53 @@ fn standalone_pubsub_survives_a_redis_restart() {
     common::redis::wait_until(DEADLINE, "the subscriber sees Redis gone", || {
         !subscriber.healthy()
     });
+    // A command sent while Redis is down waits until it is back.
+    let in_flight = {
+        let redis = redis.clone();
+        std::thread::spawn(move || redis.call(b"k", &[b"SET", b"k", b"while down"]))
+    };
     server.restart();
+    assert_eq!(
+        in_flight.join().unwrap().unwrap(),
+        Value::Status("OK".into())
+    );
+    assert_eq!(server.cli(&["GET", "k"]), "while down");
+    assert!(redis.errors() > 0, "the failed attempts were counted");
     heard.wait_subscribed(&wanted, 3);
     wait_healthy(&subscriber);
     publish_all(&redis, &wanted, b"again");
     heard.wait_messages(&wanted, b"again");
+}
+
+#[test]
+fn pubsub_notices_a_redis_that_stopped_answering_and_resubscribes_once_it_answers() {
+    let server = RedisServer::start();
+    let redis = Arc::new(connect(&[server.url()]));
+    let heard = Arc::new(Heard::default());
+    let subscriber = Subscriber::start(redis.clone(), heard.clone());
+    let wanted = channels("frozen", 10);
+    for channel in &wanted {
+        subscriber.want(channel);
+    }
+    heard.wait_subscribed(&wanted, 1);
+    wait_healthy(&subscriber);
+    // A frozen Redis keeps its TCP connections open: only the unanswered pings tell.
+    let pid = server.pid() as libc::pid_t;
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGSTOP) }, 0);
+    let frozen = Instant::now();
+    common::redis::wait_until(DEADLINE, "the subscriber sees Redis silent", || {
+        !subscriber.healthy()
+    });
+    let noticed = frozen.elapsed();
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGCONT) }, 0);
+    assert!(
+        noticed < Duration::from_secs(8),
+        "noticed after {noticed:?}"
+    );
+    heard.wait_subscribed(&wanted, 2);
+    wait_healthy(&subscriber);
+    publish_all(&redis, &wanted, b"thawed");
+    heard.wait_messages(&wanted, b"thawed");
 }
 
 #[test]

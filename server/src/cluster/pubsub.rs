@@ -32,7 +32,7 @@ pub trait Listener: Send + Sync + 'static {
 /// How often an idle pub/sub connection is pinged.
 const PING_EVERY: Duration = Duration::from_secs(1);
 
-/// A connection that heard nothing (not even a pong) for this long is taken for dead.
+/// A connection whose ping went unanswered (nothing at all heard) this long is taken for dead.
 const SILENT_FOR: Duration = Duration::from_secs(3);
 
 /// Reconnect backoff: first pause, doubled up to the last.
@@ -179,6 +179,8 @@ struct Link {
     stream: TcpStream,
     heard: Arc<AtomicU64>,
     pinged: Instant,
+    /// When the oldest ping not answered yet was sent (ms since `Shared::epoch`).
+    unanswered: Option<u64>,
     reader: Option<JoinHandle<()>>,
 }
 
@@ -240,7 +242,10 @@ impl Control {
             }
             let retry_at = self.reconcile();
             self.ping();
-            next_tick = (Instant::now() + PING_EVERY / 4).min(retry_at.unwrap_or(next_tick_far()));
+            next_tick = Instant::now() + PING_EVERY / 4;
+            if let Some(at) = retry_at {
+                next_tick = next_tick.min(at);
+            }
         }
         for (_, mut link) in self.links.drain() {
             link.close();
@@ -262,6 +267,9 @@ impl Control {
                 .entry(addr)
                 .or_insert((Instant::now() + FIRST_BACKOFF, FIRST_BACKOFF));
         }
+        // The reader let go of the link's channels as it ended, but channels may have been
+        // placed on the link since, by a reconcile that had not heard yet.
+        unplace_link(&mut self.shared.lock(), id);
     }
 
     /// Subscribes wanted channels not placed yet and unsubscribes placed ones no longer wanted.
@@ -368,7 +376,8 @@ impl Control {
                 return Err(at);
             }
         }
-        let opened = conn::open(addr, Some(SILENT_FOR + PING_EVERY))
+        // The read timeout is only a backstop: pings find a dead peer sooner.
+        let opened = conn::open(addr, Some(conn::READ_TIMEOUT))
             .and_then(|stream| Ok((stream.try_clone()?, stream)));
         match opened {
             Ok((read_half, stream)) => {
@@ -396,6 +405,7 @@ impl Control {
                         stream,
                         heard,
                         pinged: Instant::now(),
+                        unanswered: None,
                         reader: Some(reader),
                     },
                 );
@@ -438,28 +448,30 @@ impl Control {
         }
     }
 
-    /// Pings every link that was not pinged for a second, and closes those silent too long.
+    /// Pings every link that was not pinged for a second, and closes those whose ping went
+    /// unanswered too long (anything heard counts as an answer: a busy link is alive).
     fn ping(&mut self) {
         let now_ms = self.shared.now_ms();
         for link in self.links.values_mut() {
             let heard = link.heard.load(Ordering::Relaxed);
-            if now_ms.saturating_sub(heard) > SILENT_FOR.as_millis() as u64 {
-                tracing::debug!("a Redis pub/sub connection went silent; reconnecting");
-                let _ = link.stream.shutdown(Shutdown::Both);
-                continue;
+            if let Some(sent) = link.unanswered {
+                if heard >= sent {
+                    link.unanswered = None;
+                } else if now_ms.saturating_sub(sent) > SILENT_FOR.as_millis() as u64 {
+                    tracing::debug!("a Redis pub/sub connection stopped answering; reconnecting");
+                    let _ = link.stream.shutdown(Shutdown::Both);
+                    continue;
+                }
             }
             if link.pinged.elapsed() >= PING_EVERY {
                 link.pinged = Instant::now();
+                link.unanswered.get_or_insert(now_ms);
                 if link.stream.write_all(&resp::encode(&[b"PING"])).is_err() {
                     let _ = link.stream.shutdown(Shutdown::Both);
                 }
             }
         }
     }
-}
-
-fn next_tick_far() -> Instant {
-    Instant::now() + PING_EVERY
 }
 
 /// The reader of link `id`: hands messages to the listener, records confirmations, and notices
@@ -491,6 +503,15 @@ fn read_link(
         tracing::debug!(%addr, reason = %end, "Redis pub/sub connection ended");
         shared.errors.fetch_add(1, Ordering::Relaxed);
     }
+    unplace_link(&mut state, id);
+    state.ended.push(id);
+    state.refresh = true;
+    shared.poke(&mut state);
+}
+
+/// Forgets every channel placed on link `id` (which ended): wanted ones are placed again,
+/// counted as resubscribes if they had been subscribed.
+fn unplace_link(state: &mut State, id: u64) {
     let on_link: Vec<Vec<u8>> = state
         .placed
         .iter()
@@ -504,9 +525,6 @@ fn read_link(
             }
         }
     }
-    state.ended.push(id);
-    state.refresh = true;
-    shared.poke(&mut state);
 }
 
 /// Handles one value read on link `id`. Err ends the link (a reply we cannot make sense of).

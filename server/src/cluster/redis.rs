@@ -215,6 +215,10 @@ impl Redis {
         redis.cluster = String::from_utf8_lossy(&info.1)
             .lines()
             .any(|l| l.trim() == "cluster_enabled:1");
+        if !redis.cluster {
+            // Standalone: the node that answered is the one to use.
+            redis.seeds = vec![info.0];
+        }
         if redis.cluster {
             loop {
                 match redis.refresh_slots() {
@@ -235,6 +239,9 @@ impl Redis {
     /// One command, routed (on a cluster) to the master of the slot of `route` (a key or a
     /// shard channel); standalone ignores `route`. An error reply is an `Err` whose
     /// [`RedisError::is_reply`] is true.
+    ///
+    /// A command whose connection failed after it was sent is sent again (Redis may have run
+    /// it): commands should be idempotent, or their callers tolerate a repeat.
     pub fn call(&self, route: &[u8], args: &[&[u8]]) -> Result<Value, RedisError> {
         self.routed(key_slot(route), args, None)
     }
@@ -475,11 +482,14 @@ impl Redis {
             None => Conn::open(addr)?,
         };
         let result = work(&mut conn);
-        if result.is_ok() && conn.is_clean() {
-            let mut idle = pool.idle.lock().unwrap_or_else(|p| p.into_inner());
-            if idle.len() < POOL_SIZE {
-                idle.push(conn);
-            }
+        let mut idle = pool.idle.lock().unwrap_or_else(|p| p.into_inner());
+        match &result {
+            Ok(_) if conn.is_clean() && idle.len() < POOL_SIZE => idle.push(conn),
+            Ok(_) => {}
+            // The other idle connections to this node most likely broke the same way (Redis
+            // restarted): trying each of them, with backoff, would only delay the retry that
+            // opens a new one.
+            Err(_) => idle.clear(),
         }
         result
     }

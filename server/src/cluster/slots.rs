@@ -73,6 +73,8 @@ impl SlotMap {
         }
         let index = match self.nodes.iter().position(|n| n == addr) {
             Some(i) => i,
+            // More masters than slots is not a real cluster; keep what we have.
+            None if self.nodes.len() >= SLOTS => return,
             None => {
                 self.nodes.push(addr.to_string());
                 self.nodes.len() - 1

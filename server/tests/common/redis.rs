@@ -171,6 +171,11 @@ impl RedisServer {
         self.port
     }
 
+    /// The server's process id (to stop it with SIGSTOP, say); panics when it is not running.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("the server is running").id()
+    }
+
     /// `redis://127.0.0.1:port`
     pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}", self.port)
@@ -208,6 +213,11 @@ impl ClusterNode {
     /// Runs `redis-cli` against this node and answers its output.
     pub fn cli(&self, args: &[&str]) -> String {
         cli_at(self.port, args)
+    }
+
+    /// The node's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// The node's id in the cluster.
