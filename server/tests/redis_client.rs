@@ -561,3 +561,11 @@ fn a_bad_address_fails_to_connect_with_an_error_naming_it() {
     assert!(e.to_string().contains("127.0.0.1"), "{e}");
     assert!(Redis::connect(&[]).is_err());
 }
+
+#[test]
+fn the_client_and_the_subscriber_can_be_shared_between_threads() {
+    fn shareable<T: Send + Sync>() {}
+    shareable::<Redis>();
+    shareable::<Subscriber>();
+    shareable::<imstatus_server::cluster::redis::RedisError>();
+}

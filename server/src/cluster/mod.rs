@@ -6,6 +6,7 @@
 //! slot moves handled by us.
 
 mod conn;
+mod error;
 pub mod pubsub;
 pub mod redis;
 pub mod resp;
