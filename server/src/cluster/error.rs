@@ -91,12 +91,25 @@ pub(super) enum Redirect {
     Final,
 }
 
-pub(super) fn classify(message: &str) -> Redirect {
+/// Reads the error reply `message` that node `from` answered. A redirection to `:port` (Redis
+/// names no host when it does not know its own) means the host of `from`.
+pub(super) fn classify(message: &str, from: &str) -> Redirect {
     let mut words = message.split(' ');
     match words.next() {
         Some(code @ ("MOVED" | "ASK")) => {
             let slot = words.next().and_then(|s| s.parse::<u16>().ok());
-            let addr = words.next().and_then(|a| conn::parse_url(a).ok());
+            let addr = words.next().and_then(|a| match a.strip_prefix(':') {
+                Some(port) => {
+                    let host = conn::host_of(from);
+                    let host = if host.contains(':') {
+                        format!("[{host}]")
+                    } else {
+                        host.to_string()
+                    };
+                    conn::parse_url(&format!("{host}:{port}")).ok()
+                }
+                None => conn::parse_url(a).ok(),
+            });
             match (code, slot, addr) {
                 ("MOVED", Some(slot), Some(addr)) if (slot as usize) < super::slots::SLOTS => {
                     Redirect::Moved(slot, addr)
@@ -117,26 +130,40 @@ mod tests {
     #[test]
     fn redirections_are_recognised() {
         assert!(matches!(
-            classify("MOVED 3999 127.0.0.1:6381"),
+            classify("MOVED 3999 127.0.0.1:6381", "h:1"),
             Redirect::Moved(3999, a) if a == "127.0.0.1:6381"
         ));
-        assert!(matches!(classify("ASK 3999 h:1"), Redirect::Ask(a) if a == "h:1"));
-        assert!(matches!(classify("MOVED 99999 h:1"), Redirect::Final));
-        assert!(matches!(classify("MOVED x"), Redirect::Final));
+        assert!(matches!(classify("ASK 3999 h:1", "h:2"), Redirect::Ask(a) if a == "h:1"));
         assert!(matches!(
-            classify("TRYAGAIN Multiple keys"),
+            classify("MOVED 99999 h:1", "h:2"),
+            Redirect::Final
+        ));
+        assert!(matches!(classify("MOVED x", "h:2"), Redirect::Final));
+        assert!(matches!(
+            classify("TRYAGAIN Multiple keys", "h:2"),
             Redirect::Transient
         ));
         assert!(matches!(
-            classify("CLUSTERDOWN The cluster is down"),
+            classify("CLUSTERDOWN The cluster is down", "h:2"),
             Redirect::Transient
         ));
         assert!(matches!(
-            classify("LOADING Redis is loading"),
+            classify("LOADING Redis is loading", "h:2"),
             Redirect::Transient
         ));
-        assert!(matches!(classify("ERR unknown command"), Redirect::Final));
-        assert!(matches!(classify(""), Redirect::Final));
+        assert!(matches!(
+            classify("ERR unknown command", "h:2"),
+            Redirect::Final
+        ));
+        assert!(matches!(classify("", "h:2"), Redirect::Final));
+        assert!(matches!(
+            classify("MOVED 1 :7001", "10.0.0.1:7000"),
+            Redirect::Moved(1, a) if a == "10.0.0.1:7001"
+        ));
+        assert!(matches!(
+            classify("ASK 1 :7001", "[::1]:7000"),
+            Redirect::Ask(a) if a == "[::1]:7001"
+        ));
     }
 
     #[test]

@@ -55,6 +55,9 @@ struct State {
     placed: HashMap<Vec<u8>, Placed>,
     /// Wanted channels that were subscribed, then lost to a reconnect or a move.
     lost: HashSet<Vec<u8>>,
+    /// Channels whose placement may not match the wish (wanted but not placed, or placed but
+    /// not wanted), so that the control thread looks at what changed, not at every channel.
+    pending: HashSet<Vec<u8>>,
     /// Links whose reader ended, for the control thread to close.
     ended: Vec<u64>,
     /// Something changed: the control thread has work.
@@ -62,6 +65,22 @@ struct State {
     /// The slot map should be read again before placing channels.
     refresh: bool,
     stop: bool,
+}
+
+impl State {
+    /// Forgets where `channel` was placed (its link ended, or the server dropped it): if it is
+    /// still wanted it is placed again, and counted as resubscribed if it had been subscribed.
+    fn unplace(&mut self, channel: &[u8]) {
+        let Some(placed) = self.placed.remove(channel) else {
+            return;
+        };
+        if self.wanted.contains(channel) {
+            if placed.confirmed {
+                self.lost.insert(channel.to_vec());
+            }
+            self.pending.insert(channel.to_vec());
+        }
+    }
 }
 
 struct Shared {
@@ -126,7 +145,8 @@ impl Subscriber {
     /// thread.
     pub fn want(&self, channel: &[u8]) {
         let mut state = self.shared.lock();
-        if state.wanted.insert(channel.to_vec()) {
+        if state.wanted.insert(channel.to_vec()) && !state.placed.contains_key(channel) {
+            state.pending.insert(channel.to_vec());
             self.shared.poke(&mut state);
         }
     }
@@ -136,7 +156,12 @@ impl Subscriber {
         let mut state = self.shared.lock();
         if state.wanted.remove(channel) {
             state.lost.remove(channel);
-            self.shared.poke(&mut state);
+            if state.placed.contains_key(channel) {
+                state.pending.insert(channel.to_vec());
+                self.shared.poke(&mut state);
+            } else {
+                state.pending.remove(channel);
+            }
         }
     }
 

@@ -190,7 +190,7 @@ impl Redis {
                 Ok(replies) => {
                     for (i, reply) in indexes.into_iter().zip(replies) {
                         answers[i] = match reply {
-                            Value::Error(e) => match classify(&e) {
+                            Value::Error(e) => match classify(&e, &addr) {
                                 Redirect::Final => Some(Err(RedisError::reply(e, &addr))),
                                 Redirect::Moved(slot, to) => {
                                     self.moved(slot, &to);
@@ -322,7 +322,7 @@ impl Redis {
                 },
             };
             let failure = match self.once(&addr, asking, args) {
-                Ok(Value::Error(e)) => match classify(&e) {
+                Ok(Value::Error(e)) => match classify(&e, &addr) {
                     Redirect::Final => return Err(RedisError::reply(e, &addr)),
                     Redirect::Moved(slot, to) if redirects < MAX_REDIRECTS => {
                         redirects += 1;

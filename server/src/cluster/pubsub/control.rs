@@ -119,22 +119,19 @@ impl Control {
     fn reconcile(&mut self) -> Option<Instant> {
         let (to_place, to_drop) = {
             let mut state = self.shared.lock();
-            let to_place: Vec<Vec<u8>> = state
-                .wanted
-                .iter()
-                .filter(|c| !state.placed.contains_key(*c))
-                .cloned()
-                .collect();
-            let unwanted: Vec<Vec<u8>> = state
-                .placed
-                .keys()
-                .filter(|c| !state.wanted.contains(*c))
-                .cloned()
-                .collect();
-            let to_drop: Vec<(Vec<u8>, u64)> = unwanted
-                .into_iter()
-                .filter_map(|c| state.placed.remove(&c).map(|p| (c, p.link)))
-                .collect();
+            let mut to_place = Vec::new();
+            let mut to_drop = Vec::new();
+            for channel in std::mem::take(&mut state.pending) {
+                let wanted = state.wanted.contains(&channel);
+                match state.placed.get(&channel) {
+                    None if wanted => to_place.push(channel),
+                    Some(p) if !wanted => {
+                        to_drop.push((channel.clone(), p.link));
+                        state.placed.remove(&channel);
+                    }
+                    _ => {}
+                }
+            }
             (to_place, to_drop)
         };
         let cluster = self.shared.redis.is_cluster();
@@ -161,7 +158,7 @@ impl Control {
         }
         // Subscribe, grouped by node then slot.
         let mut places: HashMap<String, HashMap<u16, Vec<Vec<u8>>>> = HashMap::new();
-        let mut unknown = false;
+        let mut unplaced = Vec::new();
         for channel in to_place {
             let slot = key_slot(&channel);
             match self.shared.redis.node_for(slot) {
@@ -171,23 +168,27 @@ impl Control {
                     .entry(if cluster { slot } else { 0 })
                     .or_default()
                     .push(channel),
-                None => unknown = true,
+                None => unplaced.push(channel),
             }
         }
         let mut retry_at: Option<Instant> = None;
-        if unknown {
+        if !unplaced.is_empty() {
+            // No master known for their slot (the cluster is changing): read the map again.
             self.shared.lock().refresh = true;
             retry_at = Some(Instant::now() + Duration::from_millis(100));
         }
         for (addr, slots) in places {
             if let Err(at) = self.link_to(&addr) {
                 retry_at = Some(retry_at.map_or(at, |r| r.min(at)));
+                unplaced.extend(slots.into_values().flatten());
                 continue;
             }
             let id = self.links[&addr].id;
-            for (_, channels) in slots {
+            for (_, mut channels) in slots {
                 {
                     let mut state = self.shared.lock();
+                    // Unwanted meanwhile: not placed (nothing would unsubscribe it later).
+                    channels.retain(|c| state.wanted.contains(c) && !state.placed.contains_key(c));
                     for channel in &channels {
                         state.placed.insert(
                             channel.clone(),
@@ -201,8 +202,18 @@ impl Control {
                         }
                     }
                 }
-                let verb: &[u8] = if cluster { b"SSUBSCRIBE" } else { b"SUBSCRIBE" };
-                self.send(&addr, verb, &channels);
+                if !channels.is_empty() {
+                    let verb: &[u8] = if cluster { b"SSUBSCRIBE" } else { b"SUBSCRIBE" };
+                    self.send(&addr, verb, &channels);
+                }
+            }
+        }
+        if !unplaced.is_empty() {
+            let mut state = self.shared.lock();
+            for channel in unplaced {
+                if state.wanted.contains(&channel) {
+                    state.pending.insert(channel);
+                }
             }
         }
         retry_at

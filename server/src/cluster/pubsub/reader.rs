@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use super::{Shared, State};
-use crate::cluster::conn;
+use crate::cluster::error::{classify, Redirect};
 use crate::cluster::resp::{self, Value};
 use crate::cluster::slots::key_slot;
 
@@ -56,11 +56,7 @@ pub(super) fn unplace_link(state: &mut State, id: u64) {
         .map(|(c, _)| c.clone())
         .collect();
     for channel in on_link {
-        if let Some(placed) = state.placed.remove(&channel) {
-            if placed.confirmed && state.wanted.contains(&channel) {
-                state.lost.insert(channel);
-            }
-        }
+        state.unplace(&channel);
     }
 }
 
@@ -74,7 +70,7 @@ fn on_value(
 ) -> Result<(), String> {
     let items = match value {
         Value::Array(items) => items,
-        Value::Error(e) => return on_error(shared, id, &e),
+        Value::Error(e) => return on_error(shared, id, addr, &e),
         // `+PONG` when nothing is subscribed on the connection.
         _ => return Ok(()),
     };
@@ -111,11 +107,7 @@ fn on_value(
                 .get(channel)
                 .is_some_and(|p| p.link == id && state.wanted.contains(channel));
             if ours {
-                if let Some(placed) = state.placed.remove(channel) {
-                    if placed.confirmed {
-                        state.lost.insert(channel.to_vec());
-                    }
-                }
+                state.unplace(channel);
                 tracing::debug!(%addr, "Redis dropped a wanted channel (slot moved?)");
                 state.refresh = true;
                 shared.poke(&mut state);
@@ -129,26 +121,21 @@ fn on_value(
 /// An error reply on link `id`: a `-MOVED` for a subscribe sent to a node that no longer has
 /// the slot puts that slot's unconfirmed channels back to be placed again; anything else ends
 /// the link (it is reopened with backoff, so a cluster that is down is not hammered).
-fn on_error(shared: &Shared, id: u64, error: &str) -> Result<(), String> {
+fn on_error(shared: &Shared, id: u64, addr: &str, error: &str) -> Result<(), String> {
     shared.errors.fetch_add(1, Ordering::Relaxed);
-    let mut words = error.split(' ');
-    if words.next() != Some("MOVED") {
+    let Redirect::Moved(slot, to) = classify(error, addr) else {
         return Err(format!("Redis answered {error}"));
-    }
-    let slot = words.next().and_then(|s| s.parse::<u16>().ok());
-    let to = words.next().and_then(|a| conn::parse_url(a).ok());
-    if let (Some(slot), Some(to)) = (slot, &to) {
-        shared.redis.moved(slot, to);
-    }
+    };
+    shared.redis.moved(slot, &to);
     let mut state = shared.lock();
     let stale: Vec<Vec<u8>> = state
         .placed
         .iter()
-        .filter(|(c, p)| p.link == id && !p.confirmed && slot.is_none_or(|s| key_slot(c) == s))
+        .filter(|(c, p)| p.link == id && !p.confirmed && key_slot(c) == slot)
         .map(|(c, _)| c.clone())
         .collect();
     for channel in stale {
-        state.placed.remove(&channel);
+        state.unplace(&channel);
     }
     state.refresh = true;
     shared.poke(&mut state);
