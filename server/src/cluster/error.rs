@@ -11,6 +11,8 @@ pub struct RedisError {
     kind: ErrorKind,
     message: String,
     addr: Option<String>,
+    /// The command's name (its first word), once known.
+    command: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,6 +31,7 @@ impl RedisError {
             kind: ErrorKind::Reply,
             message,
             addr: Some(addr.to_string()),
+            command: None,
         }
     }
 
@@ -37,6 +40,7 @@ impl RedisError {
             kind: ErrorKind::Io,
             message: error.to_string(),
             addr: Some(addr.to_string()),
+            command: None,
         }
     }
 
@@ -45,7 +49,17 @@ impl RedisError {
             kind: ErrorKind::Setup,
             message,
             addr: None,
+            command: None,
         }
+    }
+
+    /// Names the command that failed (its first word) for the message.
+    pub(super) fn during(mut self, args: &[&[u8]]) -> RedisError {
+        if let Some(name) = args.first() {
+            let name = String::from_utf8_lossy(&name[..name.len().min(32)]);
+            self.command = Some(name.to_ascii_uppercase());
+        }
+        self
     }
 
     /// Whether Redis answered with an error reply (a bad command, a script error, WRONGTYPE...),
@@ -67,12 +81,16 @@ impl RedisError {
 
 impl fmt::Display for RedisError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (self.kind, &self.addr) {
-            (ErrorKind::Reply, Some(addr)) => {
-                write!(f, "Redis at {addr} answered: {}", self.message)
-            }
-            (_, Some(addr)) => write!(f, "Redis at {addr}: {}", self.message),
-            (_, None) => write!(f, "Redis: {}", self.message),
+        f.write_str("Redis")?;
+        if let Some(command) = &self.command {
+            write!(f, " {command}")?;
+        }
+        if let Some(addr) = &self.addr {
+            write!(f, " at {addr}")?;
+        }
+        match self.kind {
+            ErrorKind::Reply => write!(f, " answered: {}", self.message),
+            _ => write!(f, " failed: {}", self.message),
         }
     }
 }
@@ -172,9 +190,11 @@ mod tests {
         assert!(e.is_reply());
         assert_eq!(e.reply_text(), Some("ERR no"));
         assert_eq!(e.to_string(), "Redis at h:1 answered: ERR no");
+        let e = e.during(&[b"get", b"k"]);
+        assert_eq!(e.to_string(), "Redis GET at h:1 answered: ERR no");
         let e = RedisError::io(&io::Error::other("refused"), "h:2");
         assert!(!e.is_reply());
         assert_eq!(e.addr(), Some("h:2"));
-        assert_eq!(e.to_string(), "Redis at h:2: refused");
+        assert_eq!(e.to_string(), "Redis at h:2 failed: refused");
     }
 }

@@ -19,7 +19,9 @@ mod reader;
 
 use control::Control;
 
-/// What the subscriber hears.
+/// What the subscriber hears. The callbacks run on the subscriber's own threads: they may
+/// block briefly (a slow one delays the messages of its connection), and must not drop the
+/// [`Subscriber`] (its drop waits for those threads).
 pub trait Listener: Send + Sync + 'static {
     /// A message published to a wanted channel.
     fn message(&self, channel: &[u8], payload: &[u8]);

@@ -140,7 +140,7 @@ impl Redis {
     /// A command whose connection failed after it was sent is sent again (Redis may have run
     /// it): commands should be idempotent, or their callers tolerate a repeat.
     pub fn call(&self, route: &[u8], args: &[&[u8]]) -> Result<Value, RedisError> {
-        self.routed(key_slot(route), args, None)
+        self.routed(key_slot(route), args)
     }
 
     /// EVALSHA, falling back to EVAL on NOSCRIPT (the script cache is empty after a restart or
@@ -157,11 +157,11 @@ impl Redis {
         command.extend_from_slice(keys);
         command.extend_from_slice(args);
         let slot = key_slot(keys.first().copied().unwrap_or(b""));
-        match self.routed(slot, &command, None) {
+        match self.routed(slot, &command) {
             Err(e) if e.reply_text().is_some_and(|t| t.starts_with("NOSCRIPT")) => {
                 command[0] = b"EVAL";
                 command[1] = script.source();
-                self.routed(slot, &command, None)
+                self.routed(slot, &command)
             }
             other => other,
         }
@@ -191,7 +191,11 @@ impl Redis {
                     for (i, reply) in indexes.into_iter().zip(replies) {
                         answers[i] = match reply {
                             Value::Error(e) => match classify(&e, &addr) {
-                                Redirect::Final => Some(Err(RedisError::reply(e, &addr))),
+                                Redirect::Final => {
+                                    let args: Vec<&[u8]> =
+                                        cmds[i].1.iter().map(Vec::as_slice).collect();
+                                    Some(Err(RedisError::reply(e, &addr).during(&args)))
+                                }
                                 Redirect::Moved(slot, to) => {
                                     self.moved(slot, &to);
                                     None
@@ -295,13 +299,15 @@ impl Redis {
     }
 
     /// One command to the master of `slot`, following redirections and retrying transient
-    /// failures for [`RETRY_FOR`]. `target` forces the first node asked (and whether to ASK).
-    fn routed(
-        &self,
-        slot: u16,
-        args: &[&[u8]],
-        mut target: Option<(String, bool)>,
-    ) -> Result<Value, RedisError> {
+    /// failures for [`RETRY_FOR`]; an error names the command.
+    fn routed(&self, slot: u16, args: &[&[u8]]) -> Result<Value, RedisError> {
+        self.route_and_retry(slot, args).map_err(|e| e.during(args))
+    }
+
+    /// The work of [`Redis::routed`].
+    fn route_and_retry(&self, slot: u16, args: &[&[u8]]) -> Result<Value, RedisError> {
+        // The node to ask next when a redirection named it (and whether to send ASKING).
+        let mut target: Option<(String, bool)> = None;
         let deadline = Instant::now() + RETRY_FOR;
         let mut backoff = FIRST_BACKOFF;
         let mut redirects = 0;

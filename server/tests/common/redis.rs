@@ -167,6 +167,7 @@ impl RedisServer {
         }
     }
 
+    /// The port it listens on (the same across restarts).
     pub fn port(&self) -> u16 {
         self.port
     }
@@ -196,6 +197,7 @@ impl Drop for RedisServer {
 /// One master of a [`RedisCluster`].
 pub struct ClusterNode {
     child: Child,
+    /// The port the node serves clients on (its cluster bus is on port + 10000).
     pub port: u16,
 }
 
@@ -309,6 +311,7 @@ impl RedisCluster {
         self.nodes.iter().map(ClusterNode::url).collect()
     }
 
+    /// The masters, in the order they were started.
     pub fn nodes(&self) -> &[ClusterNode] {
         &self.nodes
     }
