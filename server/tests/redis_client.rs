@@ -569,3 +569,63 @@ fn the_client_and_the_subscriber_can_be_shared_between_threads() {
     shareable::<Subscriber>();
     shareable::<imstatus_server::cluster::redis::RedisError>();
 }
+
+/// A fake standalone Redis: answers INFO as a standalone server would, and anything else with
+/// the next of `garbage`, then hangs up.
+fn fake_redis(garbage: Vec<Vec<u8>>) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        for (n, stream) in listener.incoming().enumerate() {
+            let Ok(mut stream) = stream else { return };
+            let reply = garbage[n % garbage.len()].clone();
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                while let Ok(read) = stream.read(&mut buf) {
+                    if read == 0 {
+                        return;
+                    }
+                    if buf[..read].windows(4).any(|w| w == b"INFO") {
+                        let info = "cluster_enabled:0\r\n";
+                        let _ = write!(stream, "${}\r\n{info}\r\n", info.len());
+                    } else {
+                        let _ = stream.write_all(&reply);
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+#[test]
+fn a_subscriber_fed_garbage_counts_errors_and_reconnects_without_panicking() {
+    let garbage: Vec<Vec<u8>> = vec![
+        // Messages and confirmations of the wrong shapes, then an error reply.
+        b"*3\r\n$7\r\nmessage\r\n:1\r\n:2\r\n*2\r\n$9\r\nsubscribe\r\n*0\r\n*1\r\n$7\r\nmessage\r\n:5\r\n*0\r\n$-1\r\n*3\r\n$7\r\nmessage\r\n$1\r\nx\r\n*0\r\n-MOVED notanumber\r\n".to_vec(),
+        b"$99999999999\r\n".to_vec(),
+        b"*1\r\n".repeat(100),
+        b"*3\r\n$11\r\nunsubscribe\r\n$1\r\nx\r\n:0\r\n+OK\r\n".to_vec(),
+        b"\x00\xff garbage\r\n".to_vec(),
+    ];
+    let addr = fake_redis(garbage);
+    let redis = Arc::new(connect(&[addr]));
+    let heard = Arc::new(Heard::default());
+    let subscriber = Subscriber::start(redis, heard.clone());
+    subscriber.want(b"x");
+    // Each connection ends in an error the subscriber survives: it counts it and reconnects,
+    // pausing longer each time (10 ms doubling: 10 tries take over a second).
+    let started = Instant::now();
+    common::redis::wait_until(DEADLINE, "ten broken connections are counted", || {
+        subscriber.errors() >= 10
+    });
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(!subscriber.healthy());
+    assert!(heard.state.lock().unwrap().messages.is_empty());
+}

@@ -15,11 +15,16 @@ use crate::cluster::conn;
 use crate::cluster::resp;
 use crate::cluster::slots::key_slot;
 
+/// A link that lasted this long was healthy: when it breaks, reconnecting starts again from
+/// the shortest pause.
+const STABLE_AFTER: Duration = Duration::from_secs(5);
+
 /// One pub/sub connection to a node, as the control thread holds it.
 struct Link {
     id: u64,
     stream: TcpStream,
     heard: Arc<AtomicU64>,
+    opened: Instant,
     pinged: Instant,
     /// When the oldest ping not answered yet was sent (ms since `Shared::epoch`).
     unanswered: Option<u64>,
@@ -40,7 +45,8 @@ impl Link {
 pub(super) struct Control {
     shared: Arc<Shared>,
     links: HashMap<String, Link>,
-    /// Per node that failed: when to try again, and the pause after that.
+    /// Per node that failed: when to try again, and the last pause (kept after a reconnect, so
+    /// that a node that accepts connections only to break them is not hammered).
     retry: HashMap<String, (Instant, Duration)>,
     next_id: u64,
 }
@@ -103,11 +109,14 @@ impl Control {
             .map(|(a, _)| a.clone());
         if let Some(addr) = addr {
             if let Some(mut link) = self.links.remove(&addr) {
+                let lived = link.opened.elapsed();
                 link.close();
+                let pause = match self.retry.get(&addr) {
+                    Some(&(_, last)) if lived < STABLE_AFTER => (last * 2).min(MAX_BACKOFF),
+                    _ => FIRST_BACKOFF,
+                };
+                self.retry.insert(addr, (Instant::now() + pause, pause));
             }
-            self.retry
-                .entry(addr)
-                .or_insert((Instant::now() + FIRST_BACKOFF, FIRST_BACKOFF));
         }
         // The reader let go of the link's channels as it ended, but channels may have been
         // placed on the link since, by a reconcile that had not heard yet.
@@ -234,7 +243,6 @@ impl Control {
             .and_then(|stream| Ok((stream.try_clone()?, stream)));
         match opened {
             Ok((read_half, stream)) => {
-                self.retry.remove(addr);
                 let id = self.next_id;
                 self.next_id += 1;
                 let heard = Arc::new(AtomicU64::new(self.shared.now_ms()));
@@ -257,6 +265,7 @@ impl Control {
                         id,
                         stream,
                         heard,
+                        opened: Instant::now(),
                         pinged: Instant::now(),
                         unanswered: None,
                         reader: Some(reader),
