@@ -1,4 +1,6 @@
-//! Shared state for a cluster of imstatus servers, kept in Redis (standalone or Redis Cluster).
+//! Several imstatus servers as one: a cluster whose shared state is kept in Redis (standalone
+//! or Redis Cluster). See docs/cluster.md for the keys, the channels, the leases and the
+//! failure model.
 //!
 //! The engine calls the shared state synchronously from whatever thread runs an operation, so
 //! the client here is a small blocking RESP2 client over std::net rather than an async one; and
@@ -7,6 +9,7 @@
 
 pub mod authority;
 mod conn;
+mod error;
 pub mod keys;
 pub mod lease;
 pub mod listener;

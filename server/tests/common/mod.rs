@@ -2,3 +2,5 @@
 #![allow(unused_imports)]
 
 pub use imstatus_server::testing::*;
+
+pub mod redis;
