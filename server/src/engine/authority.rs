@@ -228,11 +228,9 @@ impl<S: Store> Engine<S> {
             .iter()
             .map(|id| self.names.intern(id))
             .collect();
-        let Some(before) = shard.records.get(key) else {
-            // Nobody here was shown anything of this user from a record of ours.
-            self.go_on_with(shard, key, &UserRecord::default(), after);
-            return;
-        };
+        // A user this node never had a record of was shown to its watchers here as never
+        // seen (version 0, see `Engine::unknown`): what changed is told against that.
+        let before = shard.records.get(key).cloned().unwrap_or_default();
         if after.version <= before.version && friends_before.is_none() {
             return;
         }
@@ -240,7 +238,7 @@ impl<S: Store> Engine<S> {
             let deliveries: Vec<(super::UserStatus, Option<Vec<u64>>)> =
                 if before.hides() || after.hides() {
                     let mut scratch = after.clone();
-                    self.publish(key, before, &mut scratch, after.version, friends_before)
+                    self.publish(key, &before, &mut scratch, after.version, friends_before)
                         .into_iter()
                         .map(|(status, to)| (status, Some(to)))
                         .collect()
@@ -260,7 +258,6 @@ impl<S: Store> Engine<S> {
                 self.sink.changed(&change, &to);
             }
         }
-        let before = before.clone();
         self.go_on_with(shard, key, &before, after);
     }
 

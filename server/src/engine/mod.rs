@@ -375,8 +375,15 @@ impl<S: Store> Engine<S> {
 
     /// The status of a user without a record: UNLOGINED (Q5), at the baseline version.
     fn unknown(&self, user: &str) -> UserStatus {
+        // In a cluster, nodes have different baselines: a user nobody ever changed is at 0
+        // everywhere, below the first version any node gives them.
+        let version = if self.authority.is_some() {
+            0
+        } else {
+            self.baseline()
+        };
         UserStatus {
-            version: self.baseline(),
+            version,
             ..UserStatus::never_logged_in(user)
         }
     }
