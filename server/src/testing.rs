@@ -2,6 +2,8 @@
 //! benchmarks): a real server on loopback port 0 with a data directory of its own, UserSigs for
 //! a test app, a raw protocol client over std TCP, and a minimal admin API call.
 
+pub mod redis;
+
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
@@ -42,7 +44,21 @@ pub struct TestServer {
     pub limits: Limits,
     /// The CA its TLS certificate comes from, when it has a TLS listener.
     pub tls_ca: Option<Arc<DevCa>>,
+    /// When the server is a cluster: its other nodes and the Redis Cluster they share.
+    cluster: Option<TestCluster>,
 }
+
+/// The rest of a test cluster: `handle` is its first node.
+struct TestCluster {
+    // The nodes stop before Redis does (fields drop in order).
+    others: Vec<ServerHandle>,
+    redis: redis::RedisCluster,
+    /// Which node [`TestServer::addr`] names next.
+    next: AtomicU64,
+}
+
+/// How many nodes a test cluster has.
+const CLUSTER_NODES: usize = 3;
 
 impl TestServer {
     /// Starts a server with `apps`, a fresh data directory and admin token `admin-token`.
@@ -59,8 +75,35 @@ impl TestServer {
             apps,
             limits,
             tls_ca: None,
+            cluster: None,
         };
         server.handle = Some(server.spawn_on("127.0.0.1:0", "127.0.0.1:0"));
+        server
+    }
+
+    /// Starts a cluster with `apps`: three nodes (in this process) on a real 3-master Redis
+    /// Cluster started for it. [`TestServer::addr`] names the nodes in turn, so that clients
+    /// spread over them; the admin API is the first node's (any node answers for all).
+    pub fn start_cluster(apps: Vec<AppSettings>) -> TestServer {
+        let mut server = TestServer {
+            handle: None,
+            data_dir: TempDir::new(),
+            apps,
+            limits: Limits::default(),
+            tls_ca: None,
+            cluster: Some(TestCluster {
+                others: Vec::new(),
+                redis: redis::RedisCluster::start(3),
+                next: AtomicU64::new(0),
+            }),
+        };
+        server.handle = Some(server.spawn_on("127.0.0.1:0", "127.0.0.1:0"));
+        let others = (1..CLUSTER_NODES)
+            .map(|_| server.spawn_on("127.0.0.1:0", "127.0.0.1:0"))
+            .collect();
+        if let Some(cluster) = &mut server.cluster {
+            cluster.others = others;
+        }
         server
     }
 
@@ -75,6 +118,7 @@ impl TestServer {
             apps,
             limits: Limits::default(),
             tls_ca: Some(Arc::new(DevCa::new("imstatus test CA"))),
+            cluster: None,
         };
         server.handle = Some(server.spawn_on("127.0.0.1:0", "127.0.0.1:0"));
         server
@@ -98,9 +142,19 @@ impl TestServer {
             .cert_pem()
     }
 
-    /// Where SDK clients connect.
+    /// Where SDK clients connect: in a cluster, each call names the next node.
     pub fn addr(&self) -> SocketAddr {
-        self.handle.as_ref().unwrap().addr()
+        let first = self.handle.as_ref().unwrap();
+        match &self.cluster {
+            None => first.addr(),
+            Some(cluster) => {
+                let turn = cluster.next.fetch_add(1, Ordering::Relaxed) as usize;
+                match turn % CLUSTER_NODES {
+                    0 => first.addr(),
+                    n => cluster.others[n - 1].addr(),
+                }
+            }
+        }
     }
 
     /// Where the admin API listens.
@@ -108,18 +162,34 @@ impl TestServer {
         self.handle.as_ref().unwrap().started().admin_addr.unwrap()
     }
 
-    /// Stops the server and starts it again on the same ports with the same data.
+    /// Stops the server and starts it again on the same ports with the same data. A cluster's
+    /// nodes all stop, then start again (Redis keeps the data).
     pub fn restart(&mut self) {
-        let addr = self.addr().to_string();
-        let tls = self
-            .handle
-            .as_ref()
-            .unwrap()
-            .started()
-            .tls_addr
-            .map_or("127.0.0.1:0".to_string(), |a| a.to_string());
+        let first = self.handle.as_ref().unwrap().started().clone();
+        let others: Vec<_> = match &mut self.cluster {
+            Some(cluster) => std::mem::take(&mut cluster.others)
+                .into_iter()
+                .map(|node| {
+                    let started = node.started().clone();
+                    node.stop();
+                    started
+                })
+                .collect(),
+            None => Vec::new(),
+        };
         self.handle.take().unwrap().stop();
-        self.handle = Some(self.spawn_on(&addr, &tls));
+        let tls = |s: &crate::Started| {
+            s.tls_addr
+                .map_or("127.0.0.1:0".to_string(), |a| a.to_string())
+        };
+        self.handle = Some(self.spawn_on(&first.addr.to_string(), &tls(&first)));
+        let others: Vec<_> = others
+            .iter()
+            .map(|s| self.spawn_on(&s.addr.to_string(), &tls(s)))
+            .collect();
+        if let Some(cluster) = &mut self.cluster {
+            cluster.others = others;
+        }
     }
 
     fn spawn_on(&self, listen: &str, tls_listen: &str) -> ServerHandle {
@@ -144,6 +214,10 @@ impl TestServer {
             tls_key,
             apps: self.apps.clone(),
             limits: self.limits.clone(),
+            cluster: self
+                .cluster
+                .as_ref()
+                .map(|c| crate::ClusterConfig::new(c.redis.urls())),
             ..Config::default()
         })
         .expect("server starts")

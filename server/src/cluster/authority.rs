@@ -77,6 +77,9 @@ pub struct RedisAuthority {
     next_token: AtomicU64,
     /// Users already in this incarnation's set of users with devices here.
     listed: Mutex<HashSet<UserKey>>,
+    /// Until when this node's lease holds, as of its last renewal: past it, a janitor may have
+    /// turned this node's devices OFFLINE, and the node changes nobody until it registered again.
+    lease_until: Mutex<Option<Instant>>,
     publish: &'static [u8],
     lock: Script,
     write: Script,
@@ -101,6 +104,7 @@ impl RedisAuthority {
             tokens: Mutex::new(HashMap::new()),
             next_token: AtomicU64::new(1),
             listed: Mutex::new(HashSet::new()),
+            lease_until: Mutex::new(None),
             publish,
             lock: Script::new(LOCK),
             write: Script::new(WRITE),
@@ -129,7 +133,22 @@ impl RedisAuthority {
     /// The node registered again under `incarnation` (its lease had lapsed).
     pub fn set_incarnation(&self, incarnation: u64) {
         self.incarnation.store(incarnation, Ordering::SeqCst);
-        self.listed.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        self.listed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+    }
+
+    /// The lease was renewed (or taken anew) and holds until `until`.
+    pub fn lease_renewed(&self, until: Instant) {
+        *self.lease_until.lock().unwrap_or_else(|e| e.into_inner()) = Some(until);
+    }
+
+    fn lease_lapsed(&self) -> bool {
+        self.lease_until
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some_and(|until| Instant::now() > until)
     }
 
     fn token_of(&self, key: &UserKey) -> Option<String> {
@@ -189,6 +208,13 @@ impl Authority for RedisAuthority {
     }
 
     fn lock(&self, key: &UserKey) -> Result<Option<UserRecord>, String> {
+        if self.lease_lapsed() {
+            // Its devices may be OFFLINE by now: tagging one, or writing any, would bring a
+            // stale device back.
+            return Err(
+                "this node's lease lapsed; it changes nobody until it registered again".into(),
+            );
+        }
         let token = format!(
             "{}:{}",
             self.incarnation(),
@@ -202,7 +228,11 @@ impl Authority for RedisAuthority {
         loop {
             let reply = self
                 .redis
-                .eval(&self.lock, &[&lock, &rec], &[token.as_bytes(), ttl.as_bytes()])
+                .eval(
+                    &self.lock,
+                    &[&lock, &rec],
+                    &[token.as_bytes(), ttl.as_bytes()],
+                )
                 .map_err(|e| e.to_string())?;
             if let Value::Array(items) = &reply {
                 if items.first() == Some(&Value::Int(1)) {
@@ -273,13 +303,7 @@ impl Authority for RedisAuthority {
         let reply = self.redis.eval(
             &self.write,
             &[&lock, &rec],
-            &[
-                token.as_bytes(),
-                &bytes,
-                &channel,
-                &message,
-                self.publish,
-            ],
+            &[token.as_bytes(), &bytes, &channel, &message, self.publish],
         );
         match reply {
             Ok(Value::Int(1)) => {}

@@ -6,7 +6,7 @@
 //! come back only by logging in again, never as the stale device they were.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use super::authority::RedisAuthority;
@@ -18,46 +18,60 @@ use crate::hub::{now_ms, Hub};
 
 /// Registers a new node: draws an incarnation no node ever had, and takes its lease.
 pub fn register(redis: &Redis, ttl: Duration) -> Result<u64, String> {
-    let incarnation = match redis
-        .call(keys::INCARNATIONS, &[b"INCR", keys::INCARNATIONS])
-        .map_err(|e| format!("cannot register this node in Redis: {e}"))?
-    {
-        Value::Int(n) if n > 0 => n as u64,
-        other => return Err(format!("INCR {:?} answered {other:?}", keys::INCARNATIONS)),
-    };
-    let lease = keys::lease(incarnation);
     let ttl_ms = (ttl.as_millis() as u64).to_string();
     let now = now_ms().to_string();
-    redis
-        .call(
-            &lease,
-            &[b"SET", &lease, now.as_bytes(), b"PX", ttl_ms.as_bytes()],
-        )
-        .map_err(|e| format!("cannot take this node's lease: {e}"))?;
-    redis
-        .call(
-            keys::NODES,
-            &[b"SADD", keys::NODES, incarnation.to_string().as_bytes()],
-        )
-        .map_err(|e| format!("cannot register this node in Redis: {e}"))?;
-    Ok(incarnation)
+    loop {
+        let incarnation = match redis
+            .call(keys::INCARNATIONS, &[b"INCR", keys::INCARNATIONS])
+            .map_err(|e| format!("cannot register this node in Redis: {e}"))?
+        {
+            Value::Int(n) if n > 0 => n as u64,
+            other => return Err(format!("INCR {:?} answered {other:?}", keys::INCARNATIONS)),
+        };
+        let lease = keys::lease(incarnation);
+        // NX: a Redis that lost its data counts from 1 again, while nodes registered before
+        // still hold their leases; a number in use is skipped.
+        let took = redis
+            .call(
+                &lease,
+                &[
+                    b"SET",
+                    &lease,
+                    now.as_bytes(),
+                    b"NX",
+                    b"PX",
+                    ttl_ms.as_bytes(),
+                ],
+            )
+            .map_err(|e| format!("cannot take this node's lease: {e}"))?;
+        if took == Value::Nil {
+            continue;
+        }
+        redis
+            .call(
+                keys::NODES,
+                &[b"SADD", keys::NODES, incarnation.to_string().as_bytes()],
+            )
+            .map_err(|e| format!("cannot register this node in Redis: {e}"))?;
+        return Ok(incarnation);
+    }
 }
 
-/// The lease of this node: renewed by its own thread, checked before the node tags a device.
+/// The lease of this node: renewed by its own thread; the authority refuses to lock users
+/// once it lapsed, until the node registered again.
 pub struct Lease {
     authority: Arc<RedisAuthority>,
     ttl: Duration,
-    renewed: Mutex<Instant>,
     stop: AtomicBool,
 }
 
 impl Lease {
     /// The lease this node took at [`register`], lasting `ttl` unless renewed.
     pub fn new(authority: Arc<RedisAuthority>, ttl: Duration) -> Arc<Lease> {
+        authority.lease_renewed(Instant::now() + ttl);
         Arc::new(Lease {
             authority,
             ttl,
-            renewed: Mutex::new(Instant::now()),
             stop: AtomicBool::new(false),
         })
     }
@@ -72,7 +86,7 @@ impl Lease {
             .call(&lease, &[b"PEXPIRE", &lease, ttl_ms.as_bytes()])
             .map_err(|e| format!("cannot renew this node's lease: {e}"))?;
         if renewed == Value::Int(1) {
-            *self.renewed.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
+            self.authority.lease_renewed(Instant::now() + self.ttl);
             return Ok(false);
         }
         let incarnation = register(redis, self.ttl)?;
@@ -81,7 +95,7 @@ impl Lease {
             "this node's lease had lapsed: registered again, closing every connection"
         );
         self.authority.set_incarnation(incarnation);
-        *self.renewed.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
+        self.authority.lease_renewed(Instant::now() + self.ttl);
         Ok(true)
     }
 
@@ -89,13 +103,27 @@ impl Lease {
     /// is left to reap.
     pub fn leave(&self) {
         self.stop.store(true, Ordering::SeqCst);
-        let redis = self.authority.redis();
         let me = self.authority.incarnation();
         let lease = keys::lease(me);
         let users = keys::node_users(me);
-        let _ = redis.call(&lease, &[b"DEL", &lease]);
-        let _ = redis.call(&users, &[b"DEL", &users]);
-        let _ = redis.call(keys::NODES, &[b"SREM", keys::NODES, me.to_string().as_bytes()]);
+        // One round trip (per Redis node): a Redis that is away costs one wait, not three.
+        let commands = vec![
+            (lease.clone(), vec![b"DEL".to_vec(), lease]),
+            (users.clone(), vec![b"DEL".to_vec(), users]),
+            (
+                keys::NODES.to_vec(),
+                vec![
+                    b"SREM".to_vec(),
+                    keys::NODES.to_vec(),
+                    me.to_string().into_bytes(),
+                ],
+            ),
+        ];
+        for reply in self.authority.redis().pipeline(&commands) {
+            if let Err(e) = reply {
+                tracing::warn!("leaving the cluster: {e}");
+            }
+        }
     }
 
     /// Renews the lease every third of its life and reaps dead nodes, on a thread of its own,
@@ -164,7 +192,14 @@ fn reap_dead(authority: &RedisAuthority, hub: &Hub) -> Result<(), String> {
         let took = redis
             .call(
                 &reaper,
-                &[b"SET", &reaper, me.to_string().as_bytes(), b"NX", b"PX", b"60000"],
+                &[
+                    b"SET",
+                    &reaper,
+                    me.to_string().as_bytes(),
+                    b"NX",
+                    b"PX",
+                    b"60000",
+                ],
             )
             .map_err(|e| e.to_string())?;
         if took == Value::Nil {
@@ -178,8 +213,7 @@ fn reap_dead(authority: &RedisAuthority, hub: &Hub) -> Result<(), String> {
         if let Value::Array(items) = users {
             for item in items {
                 let Value::Data(member) = item else { continue };
-                let Some(key) = std::str::from_utf8(&member).ok().and_then(keys::member_key)
-                else {
+                let Some(key) = std::str::from_utf8(&member).ok().and_then(keys::member_key) else {
                     continue;
                 };
                 reaped += hub.engine.reap_node(&key, incarnation, now_ms());
@@ -189,7 +223,11 @@ fn reap_dead(authority: &RedisAuthority, hub: &Hub) -> Result<(), String> {
             .counts
             .reaped_devices
             .fetch_add(reaped as u64, Ordering::Relaxed);
-        tracing::warn!(incarnation, devices = reaped, "reaped a node whose lease lapsed");
+        tracing::warn!(
+            incarnation,
+            devices = reaped,
+            "reaped a node whose lease lapsed"
+        );
         redis
             .call(&users_key, &[b"DEL", &users_key])
             .map_err(|e| e.to_string())?;

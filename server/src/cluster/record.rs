@@ -30,6 +30,8 @@ struct Frozen {
 struct Record {
     version: u64,
     #[serde(default)]
+    revision: u64,
+    #[serde(default)]
     devices: BTreeMap<String, Device>,
     #[serde(default)]
     custom_status: String,
@@ -77,6 +79,7 @@ fn from_frozen(frozen: Option<Frozen>) -> Option<Freeze> {
 fn to_record(record: &UserRecord) -> Record {
     Record {
         version: record.version,
+        revision: record.revision,
         devices: record
             .devices
             .iter()
@@ -108,6 +111,7 @@ fn to_record(record: &UserRecord) -> Record {
 fn from_record(record: Record) -> UserRecord {
     let mut out = UserRecord {
         version: record.version,
+        revision: record.revision,
         custom_status: record.custom_status,
         custom_expires_at: record.custom_expires_at,
         subscriptions: record.subscriptions.into_iter().map(Arc::from).collect(),
@@ -170,6 +174,7 @@ mod tests {
     fn a_record_reads_back_whole() {
         let mut record = UserRecord {
             version: (7 << 32) + 3,
+            revision: 5,
             custom_status: "busy".into(),
             custom_expires_at: Some(99),
             last_seen: Some(5),
@@ -193,8 +198,7 @@ mod tests {
         );
         assert_eq!(decode(&encode(&record)).unwrap(), record);
         let friends = vec!["x".to_string()];
-        let (back, before) =
-            decode_message(&encode_message(&record, Some(&friends))).unwrap();
+        let (back, before) = decode_message(&encode_message(&record, Some(&friends))).unwrap();
         assert_eq!(back, record);
         assert_eq!(before, Some(friends));
     }

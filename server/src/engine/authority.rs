@@ -98,10 +98,7 @@ impl<S: Store> Engine<S> {
     pub(crate) fn lock_user(&self, key: &UserKey) -> UserLock<'_> {
         let mut shard = self.users.lock_for(key);
         let held = self.hold(&mut shard, key);
-        UserLock {
-            _held: held,
-            shard,
-        }
+        UserLock { _held: held, shard }
     }
 
     /// In a cluster, takes `key`'s cluster-wide lock and adopts the record the cluster holds;
@@ -198,15 +195,15 @@ impl<S: Store> Engine<S> {
         platforms.len()
     }
 
-    /// Reads every app's settings again from the store (another node changed one, F2).
+    /// Reads every app's settings again from the store (another node changed one, F2). Apps
+    /// the store does not answer are kept: apps are never deleted, and a store that lost them
+    /// (a Redis restarted empty) or cannot be read must not take them from a running node.
     pub fn reload_apps(&self) {
-        let apps = self
-            .store
-            .apps()
-            .into_iter()
-            .map(|a| (a.sdk_app_id, Arc::new(a)))
-            .collect();
-        *self.apps.write().unwrap_or_else(|e| e.into_inner()) = apps;
+        let fresh = self.store.apps();
+        let mut apps = self.apps.write().unwrap_or_else(|e| e.into_inner());
+        for app in fresh {
+            apps.insert(app.sdk_app_id, Arc::new(app));
+        }
     }
 
     /// Makes `fresh`, what the cluster holds for `key`, this node's record of the user, when it
@@ -231,7 +228,7 @@ impl<S: Store> Engine<S> {
         // A user this node never had a record of was shown to its watchers here as never
         // seen (version 0, see `Engine::unknown`): what changed is told against that.
         let before = shard.records.get(key).cloned().unwrap_or_default();
-        if after.version <= before.version && friends_before.is_none() {
+        if after.revision <= before.revision && friends_before.is_none() {
             return;
         }
         if after.version > before.version {
@@ -341,8 +338,11 @@ impl<S: Store> Engine<S> {
         }
         let now = self.store.friends_of(key);
         for gone in before.iter().filter(|f| !now.contains(f)) {
-            self.fanout
-                .unwatch(&UserKey::new(key.app, gone.as_str()), &key.user, Watch::Friend);
+            self.fanout.unwatch(
+                &UserKey::new(key.app, gone.as_str()),
+                &key.user,
+                Watch::Friend,
+            );
         }
         for new in now.iter().filter(|f| !before.contains(f)) {
             self.fanout
@@ -357,5 +357,4 @@ impl<S: Store> Engine<S> {
             self.reread(keys);
         }
     }
-
 }

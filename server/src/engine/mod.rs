@@ -226,10 +226,12 @@ impl<S: Store> Engine<S> {
     /// them yet. `shard` must be `key`'s, locked.
     fn record<'a>(&self, shard: &'a mut Shard, key: &UserKey) -> &'a mut UserRecord {
         if !shard.records.contains_key(key) {
-            let record = self.recover_unless_clustered(key).unwrap_or_else(|| UserRecord {
-                version: self.baseline(),
-                ..UserRecord::default()
-            });
+            let record = self
+                .recover_unless_clustered(key)
+                .unwrap_or_else(|| UserRecord {
+                    version: self.baseline(),
+                    ..UserRecord::default()
+                });
             self.loaded(shard, key, record);
         }
         shard.records.get_mut(key).expect("loaded above")
@@ -477,7 +479,10 @@ impl<S: Store> Engine<S> {
             self.resubscribe(key, &before.subscriptions, &record.subscriptions);
         }
         match &self.authority {
-            Some(authority) if record != *before => authority.write(key, &record, None),
+            Some(authority) if record != *before => {
+                record.revision = before.revision + 1;
+                authority.write(key, &record, None)
+            }
             Some(_) => {}
             None if durable => self.store.put_user(key, &record),
             None => {}
@@ -505,6 +510,7 @@ impl<S: Store> Engine<S> {
         // Only versions moved, and they are not durable; but the cluster's nodes route by the
         // friend list that changed.
         if let Some(authority) = &self.authority {
+            record.revision += 1;
             authority.write(key, &record, Some(friends_before));
         }
         shard.records.insert(key.clone(), record);

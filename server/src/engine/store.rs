@@ -236,6 +236,11 @@ pub struct UserRecord {
     /// When the custom status expires (X9). Not kept across restarts, like the custom status.
     #[serde(skip)]
     pub custom_expires_at: Option<Millis>,
+    /// In a cluster, how many times the record was written: every write adds one, whether or
+    /// not watchers see a change (a second device coming online is no change, N1, but it is a
+    /// new record), so that a node can tell a newer record from the one it has. 0 otherwise.
+    #[serde(skip)]
+    pub revision: u64,
 }
 
 fn is_false(b: &bool) -> bool {
