@@ -72,8 +72,12 @@ pub struct RedisAuthority {
     subscriber: OnceLock<Subscriber>,
     incarnation: AtomicU64,
     /// The token of each lock this node holds (one per user at a time: the engine holds the
-    /// user's shard while it holds the user's lock).
-    tokens: Mutex<HashMap<UserKey, String>>,
+    /// user's shard while it holds the user's lock), and the `rev` of the record as it last
+    /// wrote it or read it under the lock.
+    tokens: Mutex<HashMap<UserKey, (String, u64)>>,
+    /// Per user, the highest `rev` of a record this node adopted or wrote (see
+    /// [`Authority::fresher`]).
+    revs: Mutex<HashMap<UserKey, u64>>,
     next_token: AtomicU64,
     /// Users already in this incarnation's set of users with devices here.
     listed: Mutex<HashSet<UserKey>>,
@@ -99,6 +103,7 @@ impl RedisAuthority {
             subscriber: OnceLock::new(),
             incarnation: AtomicU64::new(incarnation),
             tokens: Mutex::new(HashMap::new()),
+            revs: Mutex::new(HashMap::new()),
             next_token: AtomicU64::new(1),
             listed: Mutex::new(HashSet::new()),
             publish,
@@ -129,15 +134,25 @@ impl RedisAuthority {
     /// The node registered again under `incarnation` (its lease had lapsed).
     pub fn set_incarnation(&self, incarnation: u64) {
         self.incarnation.store(incarnation, Ordering::SeqCst);
-        self.listed.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        self.listed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
     }
 
-    fn token_of(&self, key: &UserKey) -> Option<String> {
+    fn token_of(&self, key: &UserKey) -> Option<(String, u64)> {
         self.tokens
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .get(key)
             .cloned()
+    }
+
+    /// This node has seen `key`'s record at `rev`.
+    fn saw(&self, key: &UserKey, rev: u64) {
+        let mut revs = self.revs.lock().unwrap_or_else(|e| e.into_inner());
+        let seen = revs.entry(key.clone()).or_insert(0);
+        *seen = (*seen).max(rev);
     }
 
     /// Adds `key` to this incarnation's set of users with devices here, once: the janitor
@@ -170,7 +185,7 @@ impl RedisAuthority {
     }
 }
 
-fn record_of(value: Option<&Value>) -> Option<UserRecord> {
+fn record_of(value: Option<&Value>) -> Option<(UserRecord, u64)> {
     match value {
         Some(Value::Data(bytes)) => match record::decode(bytes) {
             Ok(record) => Some(record),
@@ -202,15 +217,22 @@ impl Authority for RedisAuthority {
         loop {
             let reply = self
                 .redis
-                .eval(&self.lock, &[&lock, &rec], &[token.as_bytes(), ttl.as_bytes()])
+                .eval(
+                    &self.lock,
+                    &[&lock, &rec],
+                    &[token.as_bytes(), ttl.as_bytes()],
+                )
                 .map_err(|e| e.to_string())?;
             if let Value::Array(items) = &reply {
                 if items.first() == Some(&Value::Int(1)) {
+                    let record = record_of(items.get(1));
+                    let rev = record.as_ref().map_or(0, |(_, rev)| *rev);
+                    self.saw(key, rev);
                     self.tokens
                         .lock()
                         .unwrap_or_else(|e| e.into_inner())
-                        .insert(key.clone(), token);
-                    return Ok(record_of(items.get(1)));
+                        .insert(key.clone(), (token, rev));
+                    return Ok(record.map(|(record, _)| record));
                 }
             }
             if started.elapsed() > LOCK_WAIT {
@@ -225,7 +247,7 @@ impl Authority for RedisAuthority {
     }
 
     fn unlock(&self, key: &UserKey) {
-        let Some(token) = self
+        let Some((token, _)) = self
             .tokens
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -240,7 +262,7 @@ impl Authority for RedisAuthority {
         }
     }
 
-    fn read(&self, keys: &[UserKey]) -> Result<Vec<Option<UserRecord>>, String> {
+    fn read(&self, keys: &[UserKey]) -> Result<Vec<Option<(UserRecord, u64)>>, String> {
         let commands: Vec<(Vec<u8>, Vec<Vec<u8>>)> = keys
             .iter()
             .map(|key| {
@@ -259,27 +281,32 @@ impl Authority for RedisAuthority {
     }
 
     fn write(&self, key: &UserKey, record: &UserRecord, friends_before: Option<&[String]>) {
-        let Some(token) = self.token_of(key) else {
+        let Some((token, rev)) = self.token_of(key) else {
             self.counts.lost_locks.fetch_add(1, Ordering::Relaxed);
             tracing::error!(app = key.app, user = %key.user, "a change was not written: this node does not hold the user's lock");
             return;
         };
+        // Under the lock nobody else writes: the record read with it was the latest.
+        let rev = rev + 1;
+        if let Some(held) = self
+            .tokens
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_mut(key)
+        {
+            held.1 = rev;
+        }
+        self.saw(key, rev);
         self.list_here(key, record);
         let lock = keys::lock(key);
         let rec = keys::record(key);
         let channel = keys::channel(key);
-        let bytes = record::encode(record);
-        let message = record::encode_message(record, friends_before);
+        let bytes = record::encode(record, rev);
+        let message = record::encode_message(record, rev, friends_before);
         let reply = self.redis.eval(
             &self.write,
             &[&lock, &rec],
-            &[
-                token.as_bytes(),
-                &bytes,
-                &channel,
-                &message,
-                self.publish,
-            ],
+            &[token.as_bytes(), &bytes, &channel, &message, self.publish],
         );
         match reply {
             Ok(Value::Int(1)) => {}
@@ -313,6 +340,16 @@ impl Authority for RedisAuthority {
                 true
             }
         }
+    }
+
+    fn fresher(&self, key: &UserKey, rev: u64) -> bool {
+        let mut revs = self.revs.lock().unwrap_or_else(|e| e.into_inner());
+        let seen = revs.entry(key.clone()).or_insert(0);
+        if rev > *seen {
+            *seen = rev;
+            return true;
+        }
+        false
     }
 
     fn interest(&self, key: &UserKey, on: bool) {

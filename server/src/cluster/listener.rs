@@ -35,7 +35,9 @@ impl Listener for Bridge {
             return;
         };
         match record::decode_message(payload) {
-            Ok((record, friends_before)) => hub.engine.apply_remote(&key, record, friends_before),
+            Ok((record, rev, friends_before)) => {
+                hub.engine.apply_remote(&key, record, rev, friends_before)
+            }
             Err(why) => tracing::error!("{why}"),
         }
     }

@@ -29,6 +29,11 @@ struct Frozen {
 #[derive(Serialize, Deserialize)]
 struct Record {
     version: u64,
+    /// How many times the record was written: it grows with every write, whereas `version`
+    /// grows only with what watchers see (a device or a subscription coming or going leaves it
+    /// alone), so a node tells a newer record of the same version from an older one by it.
+    #[serde(default)]
+    rev: u64,
     #[serde(default)]
     devices: BTreeMap<String, Device>,
     #[serde(default)]
@@ -74,9 +79,10 @@ fn from_frozen(frozen: Option<Frozen>) -> Option<Freeze> {
     })
 }
 
-fn to_record(record: &UserRecord) -> Record {
+fn to_record(record: &UserRecord, rev: u64) -> Record {
     Record {
         version: record.version,
+        rev,
         devices: record
             .devices
             .iter()
@@ -134,32 +140,40 @@ fn from_record(record: Record) -> UserRecord {
     out
 }
 
-/// The bytes kept for `record`.
-pub fn encode(record: &UserRecord) -> Vec<u8> {
-    serde_json::to_vec(&to_record(record)).expect("a record always serialises")
+/// The bytes kept for `record`, written for the `rev`th time.
+pub fn encode(record: &UserRecord, rev: u64) -> Vec<u8> {
+    serde_json::to_vec(&to_record(record, rev)).expect("a record always serialises")
 }
 
-/// The record kept as `bytes`.
-pub fn decode(bytes: &[u8]) -> Result<UserRecord, String> {
-    serde_json::from_slice(bytes)
-        .map(from_record)
+/// The record kept as `bytes`, and how many times it was written.
+pub fn decode(bytes: &[u8]) -> Result<(UserRecord, u64), String> {
+    serde_json::from_slice::<Record>(bytes)
+        .map(|r| {
+            let rev = r.rev;
+            (from_record(r), rev)
+        })
         .map_err(|e| format!("a user's record in Redis does not read: {e}"))
 }
 
-/// The message published for a change of `record`.
-pub fn encode_message(record: &UserRecord, friends_before: Option<&[String]>) -> Vec<u8> {
+/// The message published for a change of `record`, written for the `rev`th time.
+pub fn encode_message(record: &UserRecord, rev: u64, friends_before: Option<&[String]>) -> Vec<u8> {
     serde_json::to_vec(&Message {
-        record: to_record(record),
+        record: to_record(record, rev),
         friends_before: friends_before.map(<[String]>::to_vec),
     })
     .expect("a message always serialises")
 }
 
-/// A message published for a change: the record, and the friend list before it if it changed.
-pub fn decode_message(bytes: &[u8]) -> Result<(UserRecord, Option<Vec<String>>), String> {
+/// A published change: the record, how many times it was written, and the friend list before
+/// it if it changed.
+pub type Change = (UserRecord, u64, Option<Vec<String>>);
+
+/// A message published for a change (see [`Change`]).
+pub fn decode_message(bytes: &[u8]) -> Result<Change, String> {
     let message: Message = serde_json::from_slice(bytes)
         .map_err(|e| format!("a change on a user's channel does not read: {e}"))?;
-    Ok((from_record(message.record), message.friends_before))
+    let rev = message.record.rev;
+    Ok((from_record(message.record), rev, message.friends_before))
 }
 
 #[cfg(test)]
@@ -191,11 +205,12 @@ mod tests {
                 node: 9,
             },
         );
-        assert_eq!(decode(&encode(&record)).unwrap(), record);
+        assert_eq!(decode(&encode(&record, 4)).unwrap(), (record.clone(), 4));
         let friends = vec!["x".to_string()];
-        let (back, before) =
-            decode_message(&encode_message(&record, Some(&friends))).unwrap();
+        let (back, rev, before) =
+            decode_message(&encode_message(&record, 5, Some(&friends))).unwrap();
         assert_eq!(back, record);
+        assert_eq!(rev, 5);
         assert_eq!(before, Some(friends));
     }
 }

@@ -28,8 +28,9 @@ pub trait Authority: Send + Sync {
     fn lock(&self, key: &UserKey) -> Result<Option<UserRecord>, String>;
     /// Releases the lock [`Authority::lock`] took.
     fn unlock(&self, key: &UserKey);
-    /// The records of `keys` as the cluster holds them, without locks, in the order asked.
-    fn read(&self, keys: &[UserKey]) -> Result<Vec<Option<UserRecord>>, String>;
+    /// The records of `keys` as the cluster holds them, without locks, in the order asked,
+    /// each with its revision: how many times it was written (see [`Authority::fresher`]).
+    fn read(&self, keys: &[UserKey]) -> Result<Vec<Option<(UserRecord, u64)>>, String>;
     /// Writes the record of a user this node holds the lock of, and tells every node that
     /// listens for the user. `friends_before` is the user's friend list before this change
     /// when the friend list changed (the nodes where the user is connected route by it).
@@ -37,6 +38,12 @@ pub trait Authority: Send + Sync {
     /// Counts a call against a per-user sliding window shared by every node (Q4); a refused
     /// call is not counted.
     fn try_acquire(&self, key: &UserKey, api: &str, limit: RateLimit, now: Millis) -> bool;
+    /// Whether `key`'s record at revision `rev` (heard on the bus, or read without the lock)
+    /// is newer than any this node adopted, wrote, or read under the lock; if so, it counts as
+    /// seen from now on. A record's version grows only with what watchers see, so two records
+    /// of one version (a device or a subscription came or went) are told apart by this alone.
+    /// Called with `key`'s shard locked.
+    fn fresher(&self, key: &UserKey, rev: u64) -> bool;
     /// This node starts (`true`) or stops caring about `key`'s changes: a connection here is
     /// the user's own, or watches them. Must not block: it is called under the engine's locks.
     fn interest(&self, key: &UserKey, on: bool);
@@ -98,10 +105,7 @@ impl<S: Store> Engine<S> {
     pub(crate) fn lock_user(&self, key: &UserKey) -> UserLock<'_> {
         let mut shard = self.users.lock_for(key);
         let held = self.hold(&mut shard, key);
-        UserLock {
-            _held: held,
-            shard,
-        }
+        UserLock { _held: held, shard }
     }
 
     /// In a cluster, takes `key`'s cluster-wide lock and adopts the record the cluster holds;
@@ -114,7 +118,8 @@ impl<S: Store> Engine<S> {
         };
         match authority.lock(key) {
             Ok(record) => {
-                self.adopt(shard, key, record, None);
+                // Read under the lock: the latest there is.
+                self.adopt(shard, key, record, None, None);
                 Held {
                     lock: Some((authority, key.clone())),
                 }
@@ -129,10 +134,12 @@ impl<S: Store> Engine<S> {
     /// A change another node made (or this one, heard back): `record` is what the cluster now
     /// holds for `key`. Delivers to this node's connections what each of them sees change, and
     /// ends the sessions here whose device the change took away (a kick on another node, L2).
+    /// `rev` is the record's revision ([`Authority::fresher`]).
     pub fn apply_remote(
         &self,
         key: &UserKey,
         record: UserRecord,
+        rev: u64,
         friends_before: Option<Vec<String>>,
     ) {
         let key = self.key(key.app, &key.user);
@@ -140,7 +147,13 @@ impl<S: Store> Engine<S> {
         if let Some(before) = &friends_before {
             self.follow_friends(&key, before);
         }
-        self.adopt(&mut shard, &key, Some(record), friends_before.as_deref());
+        self.adopt(
+            &mut shard,
+            &key,
+            Some(record),
+            Some(rev),
+            friends_before.as_deref(),
+        );
     }
 
     /// Reads `keys` again from the cluster and adopts what changed: after this node
@@ -156,7 +169,11 @@ impl<S: Store> Engine<S> {
                     for (key, record) in chunk.iter().zip(records) {
                         let key = self.key(key.app, &key.user);
                         let mut shard = self.users.lock_for(&key);
-                        self.adopt(&mut shard, &key, record, None);
+                        let (record, rev) = match record {
+                            Some((record, rev)) => (Some(record), Some(rev)),
+                            None => (None, None),
+                        };
+                        self.adopt(&mut shard, &key, record, rev, None);
                     }
                 }
                 Err(why) => tracing::error!("cannot read users again from the cluster: {why}"),
@@ -212,12 +229,15 @@ impl<S: Store> Engine<S> {
     /// Makes `fresh`, what the cluster holds for `key`, this node's record of the user, when it
     /// is newer than what the node has: delivers to this node's connections what they see
     /// change, keeps the fan-out tables and deadlines in step, and ends the sessions here whose
-    /// device is no longer theirs. `shard` must be `key`'s, locked.
+    /// device is no longer theirs. `rev` is `fresh`'s revision when it was heard on the bus or
+    /// read without the lock (it may be older than what this node has), `None` when it was read
+    /// under the user's lock (the latest). `shard` must be `key`'s, locked.
     pub(crate) fn adopt(
         &self,
         shard: &mut Shard,
         key: &UserKey,
         fresh: Option<UserRecord>,
+        rev: Option<u64>,
         friends_before: Option<&[String]>,
     ) {
         let Some(mut after) = fresh else {
@@ -231,7 +251,20 @@ impl<S: Store> Engine<S> {
         // A user this node never had a record of was shown to its watchers here as never
         // seen (version 0, see `Engine::unknown`): what changed is told against that.
         let before = shard.records.get(key).cloned().unwrap_or_default();
-        if after.version <= before.version && friends_before.is_none() {
+        // Checked (and noted) first, whatever the version, so that a later record of the same
+        // version is compared with the latest adopted.
+        let fresher = match (rev, &self.authority) {
+            (Some(rev), Some(authority)) => authority.fresher(key, rev),
+            _ => true,
+        };
+        // The version grows only with what watchers see: a record of the same version may
+        // still hold other devices or subscriptions (a login on another node of a platform
+        // already online, a kick there, a subscription made there), and taking only a higher
+        // version left this node deciding from, and writing back, a record without them.
+        if friends_before.is_none()
+            && (after.version < before.version
+                || (after.version == before.version && (!fresher || after == before)))
+        {
             return;
         }
         if after.version > before.version {
@@ -341,8 +374,11 @@ impl<S: Store> Engine<S> {
         }
         let now = self.store.friends_of(key);
         for gone in before.iter().filter(|f| !now.contains(f)) {
-            self.fanout
-                .unwatch(&UserKey::new(key.app, gone.as_str()), &key.user, Watch::Friend);
+            self.fanout.unwatch(
+                &UserKey::new(key.app, gone.as_str()),
+                &key.user,
+                Watch::Friend,
+            );
         }
         for new in now.iter().filter(|f| !before.contains(f)) {
             self.fanout
@@ -357,5 +393,4 @@ impl<S: Store> Engine<S> {
             self.reread(keys);
         }
     }
-
 }
