@@ -4,9 +4,9 @@
 //! query) and no version went backwards (N3). Leases are 2 s, so a dead node is found out in
 //! about 3 s.
 
-mod common;
 #[path = "common/cluster.rs"]
 mod cluster;
+mod common;
 
 use std::time::{Duration, Instant};
 
@@ -105,7 +105,10 @@ fn sigstop_past_the_lease_then_sigcont_brings_no_stale_device_back() {
         let s = w.wait_view("a", REAPED_WITHIN, |s| !online(s));
         assert_eq!(s.status_type, OFFLINE, "{s:?}");
     }
-    eprintln!("a frozen node's user was OFFLINE everywhere after {:?}", stopped.elapsed());
+    eprintln!(
+        "a frozen node's user was OFFLINE everywhere after {:?}",
+        stopped.elapsed()
+    );
     let frozen_for = Duration::from_secs(5);
     if let Some(left) = frozen_for.checked_sub(stopped.elapsed()) {
         std::thread::sleep(left);
@@ -121,7 +124,10 @@ fn sigstop_past_the_lease_then_sigcont_brings_no_stale_device_back() {
             None => break,
             Some(ServerMessage::Error { .. }) => break,
             Some(reply) => {
-                assert!(Instant::now() < deadline, "the stale device still works: {reply:?}");
+                assert!(
+                    Instant::now() < deadline,
+                    "the stale device still works: {reply:?}"
+                );
             }
         }
         std::thread::sleep(Duration::from_millis(100));
@@ -174,8 +180,9 @@ fn set_everywhere(devices: &[Watcher], custom: &str) {
                 Some(ServerMessage::Ok { .. }) => break,
                 other => assert!(
                     Instant::now() < deadline,
-                    "{} could not set {custom}: {other:?}",
-                    d.user
+                    "{} could not set {custom}: {other:?} (closed: {})",
+                    d.user,
+                    d.closed()
                 ),
             }
             std::thread::sleep(Duration::from_millis(50));
@@ -197,13 +204,23 @@ fn converged(c: &Cluster, devices: &[Watcher], watchers: &[Watcher]) {
 #[test]
 fn redis_restarted_with_its_data_every_view_converges() {
     // covers: N4, N3 (cluster: the subscriber reconnects and re-reads)
-    let mut c = Cluster::on(Backend::Standalone(RedisServer::start_persistent()), 3);
+    // With persistence (AOF, fsync always): without it Redis comes back empty, leases and all,
+    // and every node takes itself for dead. The lease (5 s) outlasts the restart.
+    let mut c = Cluster::with_lease(
+        Backend::Standalone(RedisServer::start_persistent()),
+        3,
+        "5s",
+    );
     let (devices, watchers) = spread(&c);
 
     c.redis.standalone().stop();
-    // A change while Redis is down may fail; either way the views must end up right.
-    let _ = devices[0].set_status_reply("during");
-    c.redis.standalone().restart();
+    std::thread::scope(|s| {
+        // A change while Redis is down waits for it or fails; either way the views must end
+        // up right.
+        s.spawn(|| devices[0].set_status_reply("during"));
+        std::thread::sleep(Duration::from_millis(300));
+        c.redis.standalone().restart();
+    });
     set_everywhere(&devices, "after");
     for w in &watchers {
         for user in ["a0", "a1", "a2"] {
@@ -233,7 +250,9 @@ fn pubsub_connections_killed_every_view_converges() {
 #[test]
 fn client_pause_every_view_converges() {
     // covers: N4, N3 (cluster: Redis slow to answer)
-    let c = Cluster::on_standalone(3);
+    // The lease (10 s) outlasts the pause: the nodes must ride it out, not take themselves for
+    // dead.
+    let c = Cluster::with_lease(Backend::Standalone(RedisServer::start()), 3, "10s");
     let (devices, watchers) = spread(&c);
     c.redis.cli_all(&["CLIENT", "PAUSE", "5000"]);
     let paused = Instant::now();
@@ -243,7 +262,10 @@ fn client_pause_every_view_converges() {
             s.spawn(move || d.set_status_reply("during pause"));
         }
     });
-    eprintln!("changes during the pause answered after {:?}", paused.elapsed());
+    eprintln!(
+        "changes during the pause answered after {:?}",
+        paused.elapsed()
+    );
     set_everywhere(&devices, "after pause");
     for w in &watchers {
         for user in ["a0", "a1", "a2"] {

@@ -2,9 +2,9 @@
 //! on one Redis Cluster (or standalone Redis), clients spread over them, watchers speaking the
 //! raw protocol so that versions are checked at the wire (N3).
 
-mod common;
 #[path = "common/cluster.rs"]
 mod cluster;
+mod common;
 
 use std::time::{Duration, Instant};
 
@@ -59,7 +59,10 @@ fn l2_second_login_on_another_node_kicks_the_first_without_an_offline_blip() {
     bob.wait_view("alice", WITHIN, online);
     let second = Watcher::login_device(c.addr(1), "alice", "Android", "phone-2");
     first.wait_closed(WITHIN);
-    assert!(first.kicked(), "the first device was not told it was kicked");
+    assert!(
+        first.kicked(),
+        "the first device was not told it was kicked"
+    );
     assert!(!second.closed(), "the second device stays");
 
     second.set_status("moved");
@@ -83,7 +86,10 @@ fn q4_query_rate_counts_across_nodes() {
     for i in 0..20 {
         let device = if i % 2 == 0 { &phone } else { &desktop };
         let reply = device.get(&["bob"]);
-        assert!(matches!(reply, ServerMessage::Ok { .. }), "call {i}: {reply:?}");
+        assert!(
+            matches!(reply, ServerMessage::Ok { .. }),
+            "call {i}: {reply:?}"
+        );
     }
     assert!(
         started.elapsed() < Duration::from_secs(4),
@@ -91,7 +97,11 @@ fn q4_query_rate_counts_across_nodes() {
     );
     for device in [&phone, &desktop] {
         let reply = device.get(&["bob"]);
-        assert_eq!(error_code(&reply), 7008, "the 21st call on any node is refused");
+        assert_eq!(
+            error_code(&reply),
+            7008,
+            "the 21st call on any node is refused"
+        );
     }
 }
 
@@ -185,7 +195,10 @@ fn the_admin_api_of_any_node_answers_for_the_whole_cluster() {
     let alice = Watcher::login(c.addr(0), "alice", "Android");
     let deadline = Instant::now() + WITHIN;
     while admin_status(c.admin(1), "alice") != "Online" {
-        assert!(Instant::now() < deadline, "node 1 never said alice is online");
+        assert!(
+            Instant::now() < deadline,
+            "node 1 never said alice is online"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     assert_eq!(admin_status(c.admin(2), "nobody"), "Offline");

@@ -209,6 +209,13 @@ impl Cluster {
     /// `nodes` nodes on `redis`, each with the test app (both switches on, the set-status cap
     /// lifted, as `testing::app()`), admin token `admin-token`, and a 2 s lease.
     pub fn on(redis: Backend, nodes: usize) -> Cluster {
+        Cluster::with_lease(redis, nodes, "2s")
+    }
+
+    /// As [`Cluster::on`] with another lease: an outage of Redis longer than the lease makes
+    /// every node take itself for dead (it registers again and closes every connection), so a
+    /// test of an outage the nodes should ride out gives them a lease longer than it.
+    pub fn with_lease(redis: Backend, nodes: usize, lease: &str) -> Cluster {
         let dir = TempDir::new();
         let urls: Vec<String> = redis.urls().iter().map(|u| format!("\"{u}\"")).collect();
         let nodes = (0..nodes)
@@ -223,7 +230,7 @@ impl Cluster {
                          [[app]]\nsdk_app_id = {APP}\nsecret_key = \"{KEY}\"\n\
                          status_enabled = true\nfriend_status_notify = true\n\
                          set_status_rate = {{ calls = 1000000, window = \"1s\" }}\n\
-                         [cluster]\nredis = [{}]\nlease = \"2s\"\n",
+                         [cluster]\nredis = [{}]\nlease = \"{lease}\"\n",
                         dir.path().join(format!("data{i}")).display(),
                         urls.join(", "),
                     ),
@@ -253,6 +260,24 @@ impl Cluster {
 impl Drop for Cluster {
     fn drop(&mut self) {
         self.nodes.clear();
+        // A failed test shows what the nodes logged (warnings and errors).
+        if std::thread::panicking() {
+            for (i, node) in self.nodes_configs().iter().enumerate() {
+                let log = std::fs::read_to_string(node.with_extension("log")).unwrap_or_default();
+                let tail: Vec<&str> = log.lines().rev().take(40).collect();
+                eprintln!("--- node {i} log (last lines, newest first) ---");
+                tail.iter().for_each(|l| eprintln!("{l}"));
+            }
+        }
+    }
+}
+
+impl Cluster {
+    fn nodes_configs(&self) -> Vec<PathBuf> {
+        (0..3)
+            .map(|i| self._dir.path().join(format!("node{i}.toml")))
+            .filter(|p| p.exists())
+            .collect()
     }
 }
 
@@ -400,7 +425,10 @@ impl Watcher {
 
     /// Subscribes to `users`; panics unless ok.
     pub fn subscribe(&self, users: &[&str]) {
-        let reply = self.request(&format!(r#""op":"subscribe","user_ids":{}"#, json_list(users)));
+        let reply = self.request(&format!(
+            r#""op":"subscribe","user_ids":{}"#,
+            json_list(users)
+        ));
         assert!(matches!(reply, ServerMessage::Ok { .. }), "{reply:?}");
     }
 
@@ -566,8 +594,8 @@ fn run(wire: Wire, seen: Arc<Mutex<Seen>>, commands: Receiver<Command2>) {
                 break;
             }
             let body: Vec<u8> = buffer.drain(..4 + len).skip(4).collect();
-            let message = imstatus_protocol::decode_server_message(&body)
-                .expect("a valid server message");
+            let message =
+                imstatus_protocol::decode_server_message(&body).expect("a valid server message");
             seen.lock().unwrap().take(&message);
             if let ServerMessage::Ok { id, .. } | ServerMessage::Error { id, .. } = &message {
                 if let Some(reply) = waiting.remove(id) {
