@@ -181,6 +181,31 @@ impl<S: Store> Engine<S> {
         }
     }
 
+    /// This node (re)subscribed to the channels of `keys`: reads them again ([`Engine::reread`]),
+    /// and follows the friend lists of those connected here as the cluster holds them now. A
+    /// friend import made elsewhere is told on the owner's channel; published before this
+    /// node's subscription to it was in place (just after the owner logged in here, or while
+    /// the subscriber reconnected), it was missed, and the owner was never routed their new
+    /// friends' changes (F1). Removals missed that way are not undone here.
+    pub fn resync(&self, keys: &[UserKey]) {
+        self.reread(keys);
+        if self.authority.is_none() {
+            return;
+        }
+        for key in keys {
+            let key = self.key(key.app, &key.user);
+            // Under the user's shard, as a login or the last logout changes what is followed.
+            let _shard = self.users.lock_for(&key);
+            if !self.is_live(&key) {
+                continue;
+            }
+            for friend in self.store.friends_of(&key) {
+                self.fanout
+                    .watch(self.key(key.app, &friend), &key.user, Watch::Friend);
+            }
+        }
+    }
+
     /// Turns OFFLINE the devices of `key` that a node which died (`incarnation`) held (its
     /// lease lapsed): what its connections closing would have done (D1). Devices that moved to
     /// another node since are untouched. Answers how many devices it turned OFFLINE.
