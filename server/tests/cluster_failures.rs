@@ -122,7 +122,10 @@ fn sigstop_past_the_lease_then_sigcont_brings_no_stale_device_back() {
     while !a.closed() {
         match a.set_status_reply("stale") {
             None => break,
-            Some(ServerMessage::Error { .. }) => break,
+            Some(error @ ServerMessage::Error { .. }) => {
+                eprintln!("the stale device's request was refused: {error:?}");
+                break;
+            }
             Some(reply) => {
                 assert!(
                     Instant::now() < deadline,
