@@ -51,6 +51,6 @@ impl Listener for Bridge {
             .iter()
             .filter_map(|c| keys::user_of_channel(c))
             .collect();
-        hub.engine.reread(&users);
+        hub.engine.resync(&users);
     }
 }

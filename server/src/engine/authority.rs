@@ -42,6 +42,16 @@ pub trait Authority: Send + Sync {
     fn interest(&self, key: &UserKey, on: bool);
 }
 
+/// How a record adopted from the cluster was read.
+#[derive(Clone, Copy)]
+pub(crate) enum Read<'a> {
+    /// Under the user's cluster-wide lock: the latest.
+    UnderLock,
+    /// Heard on the bus (with the owner's friend list before the change, when it changed),
+    /// or read without the lock.
+    Heard(Option<&'a [String]>),
+}
+
 /// A user's shard, locked, and in a cluster the user's cluster-wide lock too (released first
 /// when dropped, so that another node waits no longer than it must).
 pub(crate) struct UserLock<'a> {
@@ -111,7 +121,7 @@ impl<S: Store> Engine<S> {
         };
         match authority.lock(key) {
             Ok(record) => {
-                self.adopt(shard, key, record, None);
+                self.adopt(shard, key, record, Read::UnderLock);
                 Held {
                     lock: Some((authority, key.clone())),
                 }
@@ -137,7 +147,12 @@ impl<S: Store> Engine<S> {
         if let Some(before) = &friends_before {
             self.follow_friends(&key, before);
         }
-        self.adopt(&mut shard, &key, Some(record), friends_before.as_deref());
+        self.adopt(
+            &mut shard,
+            &key,
+            Some(record),
+            Read::Heard(friends_before.as_deref()),
+        );
     }
 
     /// Reads `keys` again from the cluster and adopts what changed: after this node
@@ -153,10 +168,36 @@ impl<S: Store> Engine<S> {
                     for (key, record) in chunk.iter().zip(records) {
                         let key = self.key(key.app, &key.user);
                         let mut shard = self.users.lock_for(&key);
-                        self.adopt(&mut shard, &key, record, None);
+                        self.adopt(&mut shard, &key, record, Read::Heard(None));
                     }
                 }
                 Err(why) => tracing::error!("cannot read users again from the cluster: {why}"),
+            }
+        }
+    }
+
+    /// This node (re)subscribed to the channels of `keys`: reads them again ([`Engine::reread`]),
+    /// and follows the friend lists of those connected here as the cluster holds them now. A
+    /// friend import made elsewhere is told on the owner's channel; published before this
+    /// node's subscription to it was in place (just after the owner logged in here, or while
+    /// the subscriber reconnected), it was missed, and the owner was never routed their new
+    /// friends' changes (F1). Removals missed that way are not undone here: a friend's changes
+    /// routed to the owner's connections are still only what the owner may see.
+    pub fn resync(&self, keys: &[UserKey]) {
+        self.reread(keys);
+        if self.authority.is_none() {
+            return;
+        }
+        for key in keys {
+            let key = self.key(key.app, &key.user);
+            // Under the user's shard, as a login or the last logout changes what is followed.
+            let _shard = self.users.lock_for(&key);
+            if !self.is_live(&key) {
+                continue;
+            }
+            for friend in self.store.friends_of(&key) {
+                self.fanout
+                    .watch(self.key(key.app, &friend), &key.user, Watch::Friend);
             }
         }
     }
@@ -215,8 +256,12 @@ impl<S: Store> Engine<S> {
         shard: &mut Shard,
         key: &UserKey,
         fresh: Option<UserRecord>,
-        friends_before: Option<&[String]>,
+        read: Read<'_>,
     ) {
+        let friends_before = match read {
+            Read::Heard(friends_before) => friends_before,
+            Read::UnderLock => None,
+        };
         let Some(mut after) = fresh else {
             return;
         };
@@ -228,7 +273,15 @@ impl<S: Store> Engine<S> {
         // A user this node never had a record of was shown to its watchers here as never
         // seen (version 0, see `Engine::unknown`): what changed is told against that.
         let before = shard.records.get(key).cloned().unwrap_or_default();
-        if after.revision <= before.revision && friends_before.is_none() {
+        let newer = match read {
+            // The latest there is: whatever this node has that differs is stale (or a write of
+            // its own that was refused).
+            Read::UnderLock => after != before,
+            // Heard on the bus or read without the lock: a change delayed on the way must not
+            // roll this node back.
+            Read::Heard(_) => after.revision > before.revision,
+        };
+        if !newer && friends_before.is_none() {
             return;
         }
         if after.version > before.version {

@@ -120,32 +120,51 @@ pub struct RedisServer {
     child: Option<Child>,
     port: u16,
     dir: super::TempDir,
+    /// Arguments after the defaults (persistence on, for [`RedisServer::start_persistent`]).
+    extra: &'static [&'static str],
 }
+
+/// Arguments that turn the append-only file on, written through on every command, so that a
+/// kill and a start again keep every acknowledged write.
+const PERSISTENT: &[&str] = &["--appendonly", "yes", "--appendfsync", "always"];
 
 impl RedisServer {
     /// Starts one on a free port (no persistence) and waits until it answers PING.
     pub fn start() -> RedisServer {
+        RedisServer::start_with(&[])
+    }
+
+    /// Starts one on a free port with the append-only file on (fsync on every write): a
+    /// [`RedisServer::restart`] then comes back with the data it had, as a production Redis
+    /// with persistence does.
+    pub fn start_persistent() -> RedisServer {
+        RedisServer::start_with(PERSISTENT)
+    }
+
+    fn start_with(extra: &'static [&'static str]) -> RedisServer {
         let dir = super::TempDir::new();
         for _ in 0..START_ATTEMPTS {
             let port = free_port();
-            if let Some(child) = spawn_redis(dir.path(), port, &[]) {
+            if let Some(child) = spawn_redis(dir.path(), port, extra) {
                 return RedisServer {
                     child: Some(child),
                     port,
                     dir,
+                    extra,
                 };
             }
         }
         panic!("redis-server could not start on a free port");
     }
 
-    /// Kills the server (without saving: it comes back empty) and starts it again on the same
-    /// port, waiting until it answers PING.
+    /// Kills the server and starts it again on the same port, waiting until it answers PING.
+    /// Without persistence ([`RedisServer::start`]) it comes back empty; with it
+    /// ([`RedisServer::start_persistent`]) it comes back with its data.
     pub fn restart(&mut self) {
         self.stop();
         let deadline = Instant::now() + START_DEADLINE;
         loop {
-            if let Some(child) = spawn_redis(self.dir.path(), self.port, &[]) {
+            if let Some(child) = spawn_redis(self.dir.path(), self.port, self.extra) {
                 self.child = Some(child);
                 return;
             }
