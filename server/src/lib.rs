@@ -35,9 +35,7 @@ use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-pub use config::{
-    ClusterConfig, Config, Limits, DEFAULT_ADMIN_LISTEN, DEFAULT_LISTEN, DEFAULT_SDK_APP_ID,
-};
+pub use config::{ClusterConfig, Config, Limits, DEFAULT_ADMIN_LISTEN, DEFAULT_LISTEN, DEFAULT_SDK_APP_ID};
 pub use durable::DurableStore;
 pub use hub::{now_ms, Hub, ServerEngine};
 /// The outbox types [`Hub::new`] and [`Hub::open`] use, for embedders and the in-process
@@ -181,9 +179,7 @@ pub async fn run(
     let (hub, node) = match &config.cluster {
         Some(cluster) => {
             if config.data_dir.is_some() {
-                tracing::info!(
-                    "a node of a cluster keeps everything in Redis: data_dir is not used"
-                );
+                tracing::info!("a node of a cluster keeps everything in Redis: data_dir is not used");
             }
             let cluster = cluster.clone();
             let node = tokio::task::spawn_blocking(move || cluster::node::Node::join(&cluster))

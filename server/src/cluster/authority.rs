@@ -129,10 +129,7 @@ impl RedisAuthority {
     /// The node registered again under `incarnation` (its lease had lapsed).
     pub fn set_incarnation(&self, incarnation: u64) {
         self.incarnation.store(incarnation, Ordering::SeqCst);
-        self.listed
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clear();
+        self.listed.lock().unwrap_or_else(|e| e.into_inner()).clear();
     }
 
     fn token_of(&self, key: &UserKey) -> Option<String> {
@@ -205,11 +202,7 @@ impl Authority for RedisAuthority {
         loop {
             let reply = self
                 .redis
-                .eval(
-                    &self.lock,
-                    &[&lock, &rec],
-                    &[token.as_bytes(), ttl.as_bytes()],
-                )
+                .eval(&self.lock, &[&lock, &rec], &[token.as_bytes(), ttl.as_bytes()])
                 .map_err(|e| e.to_string())?;
             if let Value::Array(items) = &reply {
                 if items.first() == Some(&Value::Int(1)) {
@@ -280,7 +273,13 @@ impl Authority for RedisAuthority {
         let reply = self.redis.eval(
             &self.write,
             &[&lock, &rec],
-            &[token.as_bytes(), &bytes, &channel, &message, self.publish],
+            &[
+                token.as_bytes(),
+                &bytes,
+                &channel,
+                &message,
+                self.publish,
+            ],
         );
         match reply {
             Ok(Value::Int(1)) => {}

@@ -95,10 +95,7 @@ impl Lease {
         let users = keys::node_users(me);
         let _ = redis.call(&lease, &[b"DEL", &lease]);
         let _ = redis.call(&users, &[b"DEL", &users]);
-        let _ = redis.call(
-            keys::NODES,
-            &[b"SREM", keys::NODES, me.to_string().as_bytes()],
-        );
+        let _ = redis.call(keys::NODES, &[b"SREM", keys::NODES, me.to_string().as_bytes()]);
     }
 
     /// Renews the lease every third of its life and reaps dead nodes, on a thread of its own,
@@ -167,14 +164,7 @@ fn reap_dead(authority: &RedisAuthority, hub: &Hub) -> Result<(), String> {
         let took = redis
             .call(
                 &reaper,
-                &[
-                    b"SET",
-                    &reaper,
-                    me.to_string().as_bytes(),
-                    b"NX",
-                    b"PX",
-                    b"60000",
-                ],
+                &[b"SET", &reaper, me.to_string().as_bytes(), b"NX", b"PX", b"60000"],
             )
             .map_err(|e| e.to_string())?;
         if took == Value::Nil {
@@ -188,7 +178,8 @@ fn reap_dead(authority: &RedisAuthority, hub: &Hub) -> Result<(), String> {
         if let Value::Array(items) = users {
             for item in items {
                 let Value::Data(member) = item else { continue };
-                let Some(key) = std::str::from_utf8(&member).ok().and_then(keys::member_key) else {
+                let Some(key) = std::str::from_utf8(&member).ok().and_then(keys::member_key)
+                else {
                     continue;
                 };
                 reaped += hub.engine.reap_node(&key, incarnation, now_ms());
@@ -198,11 +189,7 @@ fn reap_dead(authority: &RedisAuthority, hub: &Hub) -> Result<(), String> {
             .counts
             .reaped_devices
             .fetch_add(reaped as u64, Ordering::Relaxed);
-        tracing::warn!(
-            incarnation,
-            devices = reaped,
-            "reaped a node whose lease lapsed"
-        );
+        tracing::warn!(incarnation, devices = reaped, "reaped a node whose lease lapsed");
         redis
             .call(&users_key, &[b"DEL", &users_key])
             .map_err(|e| e.to_string())?;

@@ -193,7 +193,8 @@ mod tests {
         );
         assert_eq!(decode(&encode(&record)).unwrap(), record);
         let friends = vec!["x".to_string()];
-        let (back, before) = decode_message(&encode_message(&record, Some(&friends))).unwrap();
+        let (back, before) =
+            decode_message(&encode_message(&record, Some(&friends))).unwrap();
         assert_eq!(back, record);
         assert_eq!(before, Some(friends));
     }

@@ -98,7 +98,10 @@ impl<S: Store> Engine<S> {
     pub(crate) fn lock_user(&self, key: &UserKey) -> UserLock<'_> {
         let mut shard = self.users.lock_for(key);
         let held = self.hold(&mut shard, key);
-        UserLock { _held: held, shard }
+        UserLock {
+            _held: held,
+            shard,
+        }
     }
 
     /// In a cluster, takes `key`'s cluster-wide lock and adopts the record the cluster holds;
@@ -338,11 +341,8 @@ impl<S: Store> Engine<S> {
         }
         let now = self.store.friends_of(key);
         for gone in before.iter().filter(|f| !now.contains(f)) {
-            self.fanout.unwatch(
-                &UserKey::new(key.app, gone.as_str()),
-                &key.user,
-                Watch::Friend,
-            );
+            self.fanout
+                .unwatch(&UserKey::new(key.app, gone.as_str()), &key.user, Watch::Friend);
         }
         for new in now.iter().filter(|f| !before.contains(f)) {
             self.fanout
@@ -357,4 +357,5 @@ impl<S: Store> Engine<S> {
             self.reread(keys);
         }
     }
+
 }

@@ -226,12 +226,10 @@ impl<S: Store> Engine<S> {
     /// them yet. `shard` must be `key`'s, locked.
     fn record<'a>(&self, shard: &'a mut Shard, key: &UserKey) -> &'a mut UserRecord {
         if !shard.records.contains_key(key) {
-            let record = self
-                .recover_unless_clustered(key)
-                .unwrap_or_else(|| UserRecord {
-                    version: self.baseline(),
-                    ..UserRecord::default()
-                });
+            let record = self.recover_unless_clustered(key).unwrap_or_else(|| UserRecord {
+                version: self.baseline(),
+                ..UserRecord::default()
+            });
             self.loaded(shard, key, record);
         }
         shard.records.get_mut(key).expect("loaded above")
