@@ -892,6 +892,11 @@ def panels_of(p):
         "Resident memory": one(g("imstatus_process_resident_memory_bytes"), "imstatus"),
         "CPU": one(r("imstatus_process_cpu_seconds_total"), "imstatus"),
         "Open file descriptors": one(g("imstatus_process_open_fds"), "imstatus"),
+        "Cluster nodes": one(g("imstatus_cluster_nodes"), "nodes"),
+        "Redis bus errors/s": one(r("imstatus_cluster_bus_errors_total"), "errors"),
+        "Resubscribes/s": one(r("imstatus_cluster_resubscribes_total"), "resubscribes"),
+        "Reaped devices & lost locks": one(r("imstatus_cluster_reaped_devices_total"), "reaped")
+        + one(r("imstatus_cluster_lost_locks_total"), "lost locks"),
     }
 
 

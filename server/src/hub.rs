@@ -12,7 +12,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use crate::durable::DurableStore;
 use crate::effects::{Effects, Outboxes};
 use crate::engine::{ConnId, Engine, Millis, Store};
-use crate::metrics::{Metrics, Snapshot};
+use crate::metrics::{ClusterSnapshot, Metrics, Snapshot};
 use crate::outbox::{End, Limits, Outbox};
 use crate::webhook::{WebhookLimits, Webhooks};
 
@@ -190,7 +190,27 @@ impl Hub {
             apps: self.engine.census(),
             webhooks,
             webhooks_queued,
+            cluster: self.cluster_snapshot(),
         })
+    }
+
+    /// The cluster's counters for a scrape (a server of its own: one node, nothing failed).
+    fn cluster_snapshot(&self) -> ClusterSnapshot {
+        use std::sync::atomic::Ordering::Relaxed;
+        let Some(cluster) = &self.cluster else {
+            return ClusterSnapshot::default();
+        };
+        let subscriber = cluster.subscriber();
+        let counts = &cluster.counts;
+        ClusterSnapshot {
+            // 0 until the janitor's first round (a third of the lease after the start); this
+            // node is alive, so it counts at least itself.
+            nodes: counts.nodes.load(Relaxed).max(1),
+            bus_errors: cluster.redis().errors() + subscriber.map_or(0, |s| s.errors()),
+            resubscribes: subscriber.map_or(0, |s| s.resubscribes()),
+            reaped_devices: counts.reaped_devices.load(Relaxed),
+            lost_locks: counts.lost_locks.load(Relaxed),
+        }
     }
 
     /// How many kept users the recovery after a start may load now: all it likes, unless an

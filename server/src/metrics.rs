@@ -288,6 +288,21 @@ impl Metrics {
             )
             .set(queued as f64);
         }
+        let cluster = &snapshot.cluster;
+        gauge("imstatus_cluster_nodes", Vec::new()).set(cluster.nodes as f64);
+        for (name, count) in [
+            ("imstatus_cluster_bus_errors_total", cluster.bus_errors),
+            ("imstatus_cluster_resubscribes_total", cluster.resubscribes),
+            (
+                "imstatus_cluster_reaped_devices_total",
+                cluster.reaped_devices,
+            ),
+            ("imstatus_cluster_lost_locks_total", cluster.lost_locks),
+        ] {
+            self.recorder
+                .register_counter(&Key::from_static_name(name), METADATA)
+                .absolute(count);
+        }
         if let Some(process) = crate::process::sample() {
             gauge("imstatus_process_resident_memory_bytes", Vec::new())
                 .set(process.resident_bytes as f64);
@@ -310,6 +325,36 @@ pub struct Snapshot {
     pub webhooks: BTreeMap<(u32, &'static str), u64>,
     /// State-change callbacks waiting to be sent, per app.
     pub webhooks_queued: BTreeMap<u32, u64>,
+    /// The cluster's side of this node (a server on its own is a cluster of one node that
+    /// never fails on a bus).
+    pub cluster: ClusterSnapshot,
+}
+
+/// What a scrape shows of the cluster, counted by this node since its start.
+#[derive(Debug)]
+pub struct ClusterSnapshot {
+    /// Live nodes as this node's janitor last saw them (itself included, so at least 1).
+    pub nodes: u64,
+    /// Redis commands that failed, and failures of the subscriber's connections.
+    pub bus_errors: u64,
+    /// Channels subscribed again after a reconnect or a slot move.
+    pub resubscribes: u64,
+    /// Devices of dead nodes this node turned OFFLINE.
+    pub reaped_devices: u64,
+    /// Changes not written because this node no longer held the user's lock.
+    pub lost_locks: u64,
+}
+
+impl Default for ClusterSnapshot {
+    fn default() -> ClusterSnapshot {
+        ClusterSnapshot {
+            nodes: 1,
+            bus_errors: 0,
+            resubscribes: 0,
+            reaped_devices: 0,
+            lost_locks: 0,
+        }
+    }
 }
 
 const BUILD_LABELS: &[Label] = &[Label::from_static_parts(
@@ -343,6 +388,11 @@ fn describe(recorder: &PrometheusRecorder) {
         ("imstatus_store_commit_rows", None, "Rows per embedded store commit."),
         ("imstatus_webhook_requests_total", None, "State-change callback requests, per app and result: ok (2xx), failed (attempts answered with an error or not at all), timeout (attempts), retried, rejected (4xx but 429: not retried), dropped (queue full or every attempt failed)."),
         ("imstatus_webhook_queued", None, "State-change callbacks waiting to be sent, per app."),
+        ("imstatus_cluster_nodes", None, "Live nodes of the cluster as this node's janitor last saw them (1 on a server of its own)."),
+        ("imstatus_cluster_bus_errors_total", None, "Redis commands that failed and failures of the subscriber's connections, on this node."),
+        ("imstatus_cluster_resubscribes_total", None, "Channels this node subscribed again after a reconnect or a slot move."),
+        ("imstatus_cluster_reaped_devices_total", None, "Devices of dead nodes (lease lapsed) this node turned OFFLINE."),
+        ("imstatus_cluster_lost_locks_total", None, "Changes not written because this node no longer held the user's lock."),
         ("imstatus_process_resident_memory_bytes", Some(Unit::Bytes), "Resident memory of the server process."),
         ("imstatus_process_open_fds", None, "Open file descriptors of the server process."),
         ("imstatus_process_cpu_seconds_total", Some(Unit::Seconds), "CPU time of the server process, user and system."),

@@ -361,7 +361,8 @@ fn the_dashboard_is_importable() {
             "Errors & abuse",
             "Store",
             "Webhook",
-            "Process"
+            "Process",
+            "Cluster"
         ]
     );
 }
