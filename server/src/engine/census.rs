@@ -22,7 +22,8 @@ pub struct AppCensus {
 
 impl<S: Store> Engine<S> {
     /// Counts, per app, the users this engine has loaded (every user with a device or a
-    /// subscription, once recovery after a start is done) and the sessions on this node. One
+    /// subscription, once recovery after a start is done) and the sessions on this node; in a
+    /// cluster, the users connected to this node. One
     /// shard at a time, each for a moment: a scrape never stops the engine.
     pub fn census(&self) -> BTreeMap<u32, AppCensus> {
         let mut apps: BTreeMap<u32, AppCensus> = self
@@ -30,11 +31,21 @@ impl<S: Store> Engine<S> {
             .iter()
             .map(|app| (app.sdk_app_id, AppCensus::default()))
             .collect();
+        // A node of a cluster holds copies of users connected elsewhere: it counts only its
+        // own users and their devices connected here, so that the nodes' counts add up.
+        let me = self.incarnation();
         for index in 0..super::SHARDS {
             let shard = self.users.lock(index);
             for (key, record) in &shard.records {
+                if self.clustered() && !self.is_live(key) {
+                    continue;
+                }
                 let app = apps.entry(key.app).or_default();
-                let online = record.devices.values().filter(|d| d.online).count() as u64;
+                let online = record
+                    .devices
+                    .values()
+                    .filter(|d| d.online && d.node == me)
+                    .count() as u64;
                 app.devices_logged_in += record.devices.len() as u64;
                 app.devices_online += online;
                 app.users_online += u64::from(online > 0);
