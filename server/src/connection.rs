@@ -153,7 +153,10 @@ impl<P, T: Transport> Connection<P, T> {
             tracing::debug!(conn = self.conn, app, user, why, "connection closing");
         }
         self.unauthenticated = None;
-        self.hub.closed(self.conn, now_ms());
+        let conn = self.conn;
+        self.hub
+            .run_engine(move |hub| hub.closed(conn, now_ms()))
+            .await;
     }
 
     /// The app and user logged in on this connection, for the logs.
@@ -470,16 +473,53 @@ fn refuse_request(outbox: &Outbox, id: u64, code: i32, desc: &str) -> String {
 
 /// Runs one request against the engine and builds the reply. A login is answered once what
 /// it wrote is durable, so that no acknowledged login is lost to a crash.
-async fn handle(hub: &Hub, conn: ConnId, id: u64, request: Request) -> ServerMessage {
+async fn handle(hub: &Arc<Hub>, conn: ConnId, id: u64, request: Request) -> ServerMessage {
     let now = now_ms();
-    let engine = &hub.engine;
-    engine.touch(conn, now);
     // Hello, login and heartbeat replies carry the server's clock (V2TIM GetServerTime).
     let server_time_ms =
         matches!(request, Request::Login { .. } | Request::Heartbeat).then_some(now);
     let protocol_version = matches!(request, Request::Hello { .. }).then_some(PROTOCOL_VERSION);
     let is_login = matches!(request, Request::Login { .. });
-    let result = match request {
+    let result = if matches!(request, Request::Hello { .. } | Request::Heartbeat) {
+        // Never waits, even in a cluster: the liveness of this connection is this node's own.
+        execute(&hub.engine, conn, request, now)
+    } else {
+        hub.run_engine(move |hub| execute(&hub.engine, conn, request, now))
+            .await
+    };
+    let engine = &hub.engine;
+    // A login reply tells the SDK the app's heartbeat timeout, so that it heartbeats often
+    // enough whatever it was configured with.
+    let mut heartbeat_timeout_ms = None;
+    if is_login && result.is_ok() {
+        heartbeat_timeout_ms = engine
+            .session_user(conn)
+            .and_then(|key| engine.app_settings(key.app))
+            .map(|app| millis(app.heartbeat_timeout));
+        hub.durable().await;
+    }
+    match result {
+        Ok(statuses) => ServerMessage::Ok {
+            id,
+            statuses: statuses.iter().map(wire::status).collect(),
+            protocol_version,
+            server_time_ms,
+            heartbeat_timeout_ms,
+        },
+        Err(EngineError { code, desc }) => ServerMessage::Error { id, code, desc },
+    }
+}
+
+/// Runs one request against the engine (on the blocking pool in a cluster: see
+/// [`Hub::run_engine`]).
+fn execute(
+    engine: &crate::hub::ServerEngine,
+    conn: ConnId,
+    request: Request,
+    now: u64,
+) -> Result<Vec<crate::engine::UserStatus>, EngineError> {
+    engine.touch(conn, now);
+    match request {
         Request::Hello { .. } | Request::Heartbeat => Ok(Vec::new()),
         Request::Login {
             sdk_app_id,
@@ -513,26 +553,6 @@ async fn handle(hub: &Hub, conn: ConnId, id: u64, request: Request) -> ServerMes
         Request::Unsubscribe { user_ids } => engine
             .unsubscribe(conn, user_ids.as_deref(), now)
             .map(|()| Vec::new()),
-    };
-    // A login reply tells the SDK the app's heartbeat timeout, so that it heartbeats often
-    // enough whatever it was configured with.
-    let mut heartbeat_timeout_ms = None;
-    if is_login && result.is_ok() {
-        heartbeat_timeout_ms = engine
-            .session_user(conn)
-            .and_then(|key| engine.app_settings(key.app))
-            .map(|app| millis(app.heartbeat_timeout));
-        hub.durable().await;
-    }
-    match result {
-        Ok(statuses) => ServerMessage::Ok {
-            id,
-            statuses: statuses.iter().map(wire::status).collect(),
-            protocol_version,
-            server_time_ms,
-            heartbeat_timeout_ms,
-        },
-        Err(EngineError { code, desc }) => ServerMessage::Error { id, code, desc },
     }
 }
 
