@@ -62,6 +62,8 @@ pub fn build_data(dir: &Path, o: &RestartOpts) -> Result<(f64, u64), String> {
                 logged_in_at: now - 3_600_000,
                 online: false,
                 offline_since: (!logged_in).then_some(now - 600_000),
+                // A node on its own: no cluster incarnation.
+                node: 0,
             },
         );
         record.away_since = (!logged_in).then_some(now - 600_000);
