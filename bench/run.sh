@@ -85,6 +85,15 @@ BENCH=$ROOT/target/release/imstatus-bench
 } >"$OUT/machine.env"
 START_S=$(date +%s)
 
+# port_free PORT: fails (and says so) if something already listens there, e.g. another
+# engineer's server on the shared machine, which the harness would otherwise measure.
+port_free() {
+  if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then
+    say "port $1 is taken by another process: set IMS_PORT / MQTT_PORT / CLUSTER_PORT"
+    return 1
+  fi
+}
+
 wait_port() {
   local port=$1
   for _ in $(seq 1 100); do
@@ -105,6 +114,7 @@ start_imstatus() {
 tls_cert = \"$TLS_DIR/cert.pem\"
 tls_key = \"$TLS_DIR/key.pem\""
   fi
+  port_free "$IMS_PORT"
   imstatus_config "$IMS_PORT" "$1" "$tls" "$SERVER_DATA/data" >"$SERVER_DATA/imstatus.toml"
   IMSTATUS_LOG=off $NICE taskset -c "$SERVER_CORE" "$IMSTATUS" serve --config "$SERVER_DATA/imstatus.toml" \
     >"$SERVER_DATA/server.log" 2>&1 &
@@ -155,6 +165,7 @@ log_dest file $SERVER_DATA/mosquitto.log
 connection_messages false
 max_queued_messages 1000
 EOF
+  port_free "$MQTT_PORT"
   $NICE taskset -c "$SERVER_CORE" "$MOSQUITTO" -c "$SERVER_DATA/mosquitto.conf" >/dev/null 2>&1 &
   SERVER_PID=$!
   wait_port "$MQTT_PORT"
@@ -336,6 +347,7 @@ start_cluster() {
   NODE_ARGS=()
   for i in $(seq 0 $((CLUSTER_NODES - 1))); do
     port=$((CLUSTER_PORT + i))
+    port_free "$port"
     imstatus_config "$port" "$1" "" "$CLUSTER_DATA/node$i" >"$CLUSTER_DATA/node$i.toml"
     IMSTATUS_LOG=off $NICE taskset -c "$SERVER_CORE" "$IMSTATUS" serve --config "$CLUSTER_DATA/node$i.toml" \
       --redis "redis://127.0.0.1:$redis_port" >"$CLUSTER_DATA/node$i.log" 2>&1 &
