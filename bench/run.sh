@@ -197,7 +197,10 @@ run() {
   $NICE taskset -c "$HARNESS_CORE" "$BENCH" run --system "$system" --workload "$workload" \
     --addr "$addr" --server-pid "$SERVER_PID" --app-id "$APP_ID" --key "$KEY" \
     --heartbeat "$heartbeat" --detect-timeout "$detect" "$@" \
-    >>"$RESULTS" 2> >(tee -a "$LOG" >&2) || say "run failed: $system $workload $*"
+    >>"$RESULTS" 2> >(tee -a "$LOG" >&2) || {
+    say "run failed: $system $workload $* (server alive: $(kill -0 "$SERVER_PID" 2>/dev/null && echo yes || echo no))"
+    tail -5 "$SERVER_DATA"/*.log 2>/dev/null | tee -a "$LOG" >&2 || true
+  }
   stop_server
 }
 
@@ -382,7 +385,10 @@ run_cluster() {
   $NICE taskset -c "$HARNESS_CORE" "$BENCH" run --system imstatus --workload "$workload" \
     "${NODE_ARGS[@]}" --redis-pid "$REDIS_PID" --app-id "$APP_ID" --key "$KEY" \
     --heartbeat $HB --detect-timeout $TO --label cluster "$@" \
-    >>"$RESULTS" 2> >(tee -a "$LOG" >&2) || say "run failed: cluster $workload $*"
+    >>"$RESULTS" 2> >(tee -a "$LOG" >&2) || {
+    say "run failed: cluster $workload $*"
+    tail -5 "$CLUSTER_DATA"/*.log 2>/dev/null | tee -a "$LOG" >&2 || true
+  }
   stop_cluster
 }
 
