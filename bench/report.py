@@ -332,17 +332,12 @@ def cluster(w, rows, env):
       "core 0, as the single node has it alone; the harness is on core 1. Users are spread over "
       "the nodes (user u on node u mod nodes) and every user watches only users of other nodes: "
       "every cluster delivery below crosses Redis (the single node's are all same-node). "
-      f"Load average before / after: {env.get('load_before', '?')} / {env.get('load_after', '?')}.")
-    try:
-        busy = float((env.get("load_before") or "0").split()[0]) > 1.0 or \
-            float((env.get("load_after") or "0").split()[0]) > 2.5
-    except ValueError:
-        busy = False
-    if busy:
-        w("")
-        w("**Taken on a busy machine** (other engineers' builds and tests on the same 2 cores, "
-          f"busy at the start: {env.get('other_processes') or 'none seen'}): latencies and CPU "
-          "shares are pessimistic and noisy; losses and counts are not.")
+      f"Load average before / after: {env.get('load_before', '?')} / {env.get('load_after', '?')} "
+      "(both include this run's own work: the release build just before the first run, the runs "
+      "themselves). The machine is shared: other engineers' builds and tests may have run on the "
+      "same 2 cores meanwhile (busy processes at the start: "
+      f"{env.get('other_processes') or 'none over 5 %'}); latencies and CPU figures are noisy, "
+      "counts (losses, stale views) are not.")
     w("")
 
     def fan(rs):

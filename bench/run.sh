@@ -75,7 +75,7 @@ BENCH=$ROOT/target/release/imstatus-bench
   echo "kernel=$(uname -r)"
   echo "os=$(. /etc/os-release && echo "$PRETTY_NAME")"
   echo "rustc=$(rustc --version)"
-  echo "redis=$(redis-server --version 2>/dev/null | sed 's/^Redis server //' || echo none)"
+  echo "redis=$(redis-server --version 2>/dev/null | sed -n 's/.* v=\([^ ]*\).*/\1/p')"
   echo "only=$ONLY"
   echo "mosquitto=$(dpkg-query -W -f='${Version}' mosquitto 2>/dev/null || "$MOSQUITTO" -h | head -1)"
   echo "imstatus=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo '+local changes')"
