@@ -2,6 +2,8 @@
 """Turns bench/run.sh's raw results into docs/benchmarks.md.
 
 usage: report.py MACHINE_ENV RESULTS_JSONL NOTES_MD > docs/benchmarks.md
+       report.py --cluster-into DOC_MD MACHINE_ENV RESULTS_JSONL NOTES_MD > new DOC_MD
+         (ONLY=cluster: DOC_MD with its Cluster section and its notes replaced, the rest kept)
 """
 import json
 import sys
@@ -311,11 +313,133 @@ def tls_beside_plaintext(w, pairs):
     w("")
 
 
+CLUSTER_GOAL_MS = 50.0
+CLUSTER_GOAL_RATE = 500.0
+
+
+def cluster(w, rows, env):
+    """The Cluster section: one node against Redis and several nodes, the same run, same load."""
+    base = [r for r in rows if r.get("label") == "cluster-base"]
+    clu = [r for r in rows if r.get("label") == "cluster"]
+    if not base and not clu:
+        return
+    nodes = max((r.get("nodes", 1) for r in clu), default=2)
+    w("## Cluster: one node beside Redis and " + str(nodes) + " nodes (issue 11)")
+    w("")
+    w(f"The same harness and load against a single `imstatus serve` and against a Redis (no "
+      f"persistence) with {nodes} `imstatus serve --redis` nodes, one after the other in the same "
+      f"run ({env.get('date', '?')}, Redis {env.get('redis', '?')}). Redis and every node share "
+      "core 0, as the single node has it alone; the harness is on core 1. Users are spread over "
+      "the nodes (user u on node u mod nodes) and every user watches only users of other nodes: "
+      "every cluster delivery below crosses Redis (the single node's are all same-node). "
+      f"Load average before / after: {env.get('load_before', '?')} / {env.get('load_after', '?')} "
+      "(both include this run's own work: the release build just before the first run, the runs "
+      "themselves). The machine is shared: other engineers' builds and tests may have run on the "
+      "same 2 cores meanwhile (busy processes at the start: "
+      f"{env.get('other_processes') or 'none over 5 %'}); latencies and CPU figures are noisy, "
+      "counts (losses, stale views) are not.")
+    w("")
+
+    def fan(rs):
+        return {r["rate"]: r for r in rs if r.get("workload") == "fanout" and "rate" in r}
+    fb, fc = fan(base), fan(clu)
+
+    def cap(steps):
+        ok = [r for r in steps.values() if r.get("pass")]
+        if not ok:
+            return "none passed"
+        best = max(ok, key=lambda r: r["deliveries_per_s"])
+        top = all(r.get("pass") for r in steps.values())
+        return f"{'≥ ' if top else ''}{best['deliveries_per_s']:,.0f} (λ={best['rate']:,.0f})"
+
+    def storm(rs):
+        found = [r for r in rs if r.get("workload") == "login-storm" and "during" in r]
+        return found[-1] if found else {}
+    sb, sc = storm(base), storm(clu)
+    at_b, at_c = fb.get(CLUSTER_GOAL_RATE, {}), fc.get(CLUSTER_GOAL_RATE, {})
+    p99c = lat(at_c, "p99")
+    goal = "–" if p99c is None else ("met" if p99c <= CLUSTER_GOAL_MS and at_c.get("pass") else "MISSED")
+    n = (next(iter(fc.values()), None) or next(iter(fb.values()), None) or {}).get("n", 10000)
+    k = (next(iter(fc.values()), None) or next(iter(fb.values()), None) or {}).get("k", 50)
+    w(f"| N = {n:,}, K = {k} | single node | cluster ({nodes} nodes + Redis) |")
+    w("|---|---|---|")
+    w(f"| loss-free deliveries/s (best passing step) | {cap(fb)} | {cap(fc)} |")
+    lam = f"{CLUSTER_GOAL_RATE:,.0f}"
+    w(f"| p50 / p99 at λ = {lam}/s, ms (single: same-node; cluster: cross-node) | "
+      f"{f(lat(at_b, 'p50'), 2)} / {f(lat(at_b, 'p99'), 2)} | {f(lat(at_c, 'p50'), 2)} / {f(p99c, 2)} |")
+    w(f"| cross-node p99 ≤ {CLUSTER_GOAL_MS:.0f} ms at λ = {lam}/s (the issue's goal) | – | {goal} |")
+    w(f"| server CPU µs per delivery at λ = {lam}/s (cluster: all nodes) | "
+      f"{f(at_b.get('server_cpu_us_per_delivery'), 2)} | {f(at_c.get('server_cpu_us_per_delivery'), 2)} |")
+    w(f"| Redis CPU µs per delivery at λ = {lam}/s | – | {f(at_c.get('redis_cpu_us_per_delivery'), 2)} |")
+    w(f"| logins/s (login storm of {f(sc.get('storm_clients') or sb.get('storm_clients'), 0)} clients; "
+      f"cluster: spread over the nodes) | {f(sb.get('logins_per_s'), 0)} | {f(sc.get('logins_per_s'), 0)} |")
+    w(f"| login p50 / p99, ms | {f((sb.get('login_ms') or {}).get('p50'), 1)} / {f((sb.get('login_ms') or {}).get('p99'), 1)} | "
+      f"{f((sc.get('login_ms') or {}).get('p50'), 1)} / {f((sc.get('login_ms') or {}).get('p99'), 1)} |")
+    w(f"| watchers' p99 before / during the storm, ms | {f(lat(sb.get('before'), 'p99'), 2)} / {f(lat(sb.get('during'), 'p99'), 2)} | "
+      f"{f(lat(sc.get('before'), 'p99'), 2)} / {f(lat(sc.get('during'), 'p99'), 2)} |")
+    w("")
+    w("Every fanout step (each run on fresh processes; a step passes as in the fanout section: "
+      "no stale view, no regression, p99 ≤ 1 s, ≥ 95 % of λ issued):")
+    w("")
+    w("| λ/s | deliveries/s (single / cluster) | missed (stale) single / cluster | single p50 / p99 / p99.9 ms | "
+      "cluster cross-node p50 / p99 / p99.9 ms | µs CPU/delivery: single / nodes / Redis | "
+      "CPU %: single / nodes / Redis | harness CPU % (single / cluster) | pass (single / cluster) |")
+    w("|---|---|---|---|---|---|---|---|---|")
+
+    def lats(r):
+        return "not run" if not r else f"{f(lat(r, 'p50'), 2)} / {f(lat(r, 'p99'), 2)} / {f(lat(r, 'p999'), 2)}"
+
+    def missed(r):
+        return "–" if not r else f"{f(r.get('missed'), 0)} ({f(r.get('stale_views'), 0)})"
+
+    def ok(r):
+        return "–" if not r else ("pass" if r.get("pass") else "FAIL")
+    for rate in sorted(set(fb) | set(fc)):
+        a, b = fb.get(rate, {}), fc.get(rate, {})
+        w(f"| {rate:,.0f} | {f(a.get('deliveries_per_s'), 0)} / {f(b.get('deliveries_per_s'), 0)} | "
+          f"{missed(a)} / {missed(b)} | {lats(a)} | {lats(b)} | "
+          f"{f(a.get('server_cpu_us_per_delivery'), 2)} / {f(b.get('server_cpu_us_per_delivery'), 2)} / "
+          f"{f(b.get('redis_cpu_us_per_delivery'), 2)} | "
+          f"{f(a.get('server_cpu_pct'), 0)} / {f(b.get('server_cpu_pct'), 0)} / {f(b.get('redis_cpu_pct'), 0)} | "
+          f"{f(a.get('harness_cpu_pct'), 0)} / {f(b.get('harness_cpu_pct'), 0)} | {ok(a)} / {ok(b)} |")
+    w("")
+    bad = [r for r in base + clu if r.get("error")]
+    for r in bad:
+        w(f"- run failed ({r.get('label')} {r.get('workload')}): {r.get('error')}")
+    if bad:
+        w("")
+
+
+def cluster_into(doc_path, env, rows, notes):
+    """`doc_path`'s text with its Cluster section replaced (or put before the SDK's cost) and
+    its notes replaced by `notes`; every other section is kept byte for byte."""
+    text = open(doc_path).read()
+    if notes and "\n## Notes" in text:
+        # As main() writes them: the notes, then print()'s newline.
+        text = text[:text.index("\n## Notes") + 1] + notes + "\n"
+    sections = text.split("\n## ")
+    head, rest = sections[0], ["## " + s for s in sections[1:]]
+    rest = [s for s in rest if not s.startswith("## Cluster")]
+    out = []
+    cluster(out.append, rows, env)
+    at = next((i for i, s in enumerate(rest) if s.startswith("## The SDK's own cost")), len(rest))
+    rest.insert(at, "\n".join(out))
+    return "\n".join([head] + rest)
+
+
 def main():
+    if sys.argv[1] == "--cluster-into":
+        env, rows = load(sys.argv[3], sys.argv[4])
+        notes = open(sys.argv[5]).read() if len(sys.argv) > 5 else ""
+        sys.stdout.write(cluster_into(sys.argv[2], env, rows, notes))
+        return
     env, rows = load(sys.argv[1], sys.argv[2])
     # The TLS pairs have a section of their own; the other sections compare systems.
     pairs = [r for r in rows if r.get("label") == "tls-pair"]
     rows = [r for r in rows if r.get("label") != "tls-pair"]
+    # So do the cluster runs and their single-node baseline.
+    clustered = [r for r in rows if r.get("label") in ("cluster", "cluster-base")]
+    rows = [r for r in rows if r.get("label") not in ("cluster", "cluster-base")]
     notes = open(sys.argv[3]).read() if len(sys.argv) > 3 else ""
     out = []
     w = out.append
@@ -879,6 +1003,8 @@ def main():
         w("")
 
     tls_beside_plaintext(w, pairs)
+
+    cluster(w, clustered, env)
 
     # ---------------------------------------------------------------- SDK
     w("## The SDK's own cost")

@@ -207,9 +207,10 @@ async fn connect(
     no: u8,
     lost: Arc<Notify>,
 ) -> Result<Live, String> {
+    let addr = shared.opts.addr_of(shared.devices[dev].user);
     let (rd, wr) = tokio::time::timeout(
         SETUP_TIMEOUT,
-        crate::tls::connect(&shared.opts.addr, shared.opts.tls.as_ref()),
+        crate::tls::connect(addr, shared.opts.tls.as_ref()),
     )
     .await
     .map_err(|_| "connect timed out".to_string())??;

@@ -61,6 +61,14 @@ pub struct Opts {
     pub addr: String,
     /// The server or broker process, for RSS and CPU; `None` when it is not measurable.
     pub server_pid: Option<u32>,
+    /// Cluster: every node's `host:port` (`addr` is the first). User `u`'s devices connect to
+    /// `nodes[u % nodes.len()]` and every user watches only users of other nodes, so that every
+    /// delivery crosses Redis. Empty (or one) for a single server.
+    pub nodes: Vec<String>,
+    /// Cluster: the other nodes' processes, measured together with `server_pid`.
+    pub other_server_pids: Vec<u32>,
+    /// Cluster: the Redis server's process, for its CPU time per delivery.
+    pub redis_pid: Option<u32>,
     /// Users; each has one device, plus a second one for 10 % of them in `churn-verify`.
     pub n: usize,
     /// Subscriptions (watched users) per user.
@@ -110,6 +118,9 @@ impl Opts {
             workload,
             addr: addr.into(),
             server_pid: None,
+            nodes: Vec::new(),
+            other_server_pids: Vec::new(),
+            redis_pid: None,
             n: 1000,
             k: 50,
             rates: vec![50.0],
@@ -130,6 +141,20 @@ impl Opts {
             slow_clients: 20,
             healthy_watchers: 10,
             tls: None,
+        }
+    }
+
+    /// How many servers the clients are spread over (1 unless a cluster run).
+    pub fn node_count(&self) -> usize {
+        self.nodes.len().max(1)
+    }
+
+    /// The server `user`'s devices (and storm clients) connect to.
+    pub fn addr_of(&self, user: u32) -> &str {
+        if self.nodes.is_empty() {
+            &self.addr
+        } else {
+            &self.nodes[user as usize % self.nodes.len()]
         }
     }
 }
@@ -201,7 +226,20 @@ pub struct Graph {
 
 impl Graph {
     pub fn uniform(n: usize, k: usize, seed: u64) -> Graph {
-        let k = k.min(n.saturating_sub(1));
+        Graph::across(n, k, seed, 1)
+    }
+
+    /// As [`Graph::uniform`], but user `i` watches only users `j` with `j % groups != i % groups`
+    /// (the cluster layout: user `u` is on node `u % groups`, so every watch crosses nodes). With
+    /// one group it is the uniform graph, pick for pick.
+    pub fn across(n: usize, k: usize, seed: u64, groups: usize) -> Graph {
+        let groups = groups.max(1);
+        let others = if groups == 1 {
+            n.saturating_sub(1)
+        } else {
+            n - n.div_ceil(groups)
+        };
+        let k = k.min(others);
         let mut rng = StdRng::seed_from_u64(seed);
         let mut watches = Vec::with_capacity(n);
         let mut watchers = vec![Vec::new(); n];
@@ -212,7 +250,7 @@ impl Graph {
             while set.len() < k && tries < 100 * n.max(k) {
                 tries += 1;
                 let j = rng.gen_range(0..n);
-                if j != i {
+                if j != i && (groups == 1 || j % groups != i % groups) {
                     set.insert(j as u32);
                 }
             }
@@ -391,7 +429,7 @@ impl Shared {
     /// Builds the population: `n` users, one device each, plus a second device for
     /// `multi_device_pct` percent of them.
     pub fn new(opts: Opts, multi_device_pct: f64) -> Arc<Shared> {
-        let graph = Graph::uniform(opts.n, opts.k, opts.seed);
+        let graph = Graph::across(opts.n, opts.k, opts.seed, opts.node_count());
         Shared::with_graph(opts, graph, multi_device_pct)
     }
 
@@ -735,5 +773,21 @@ mod tests {
             && !w.contains(&(i as u32))
             && w.windows(2).all(|p| p[0] < p[1])));
         assert_eq!(g.watchers.iter().map(Vec::len).sum::<usize>(), 1000);
+    }
+
+    #[test]
+    fn cross_graph_watches_only_other_groups() {
+        let g = Graph::across(100, 10, 3, 2);
+        assert!(g
+            .watches
+            .iter()
+            .enumerate()
+            .all(|(i, w)| w.len() == 10 && w.iter().all(|&j| j as usize % 2 != i % 2)));
+        let three = Graph::across(100, 10, 3, 3);
+        assert!(three
+            .watches
+            .iter()
+            .enumerate()
+            .all(|(i, w)| w.iter().all(|&j| j as usize % 3 != i % 3)));
     }
 }

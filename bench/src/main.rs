@@ -111,12 +111,18 @@ struct RunArgs {
     workload: Workload,
     #[arg(long, value_enum)]
     system: System,
-    /// host:port of the imstatus server or the broker (loopback).
+    /// host:port of the imstatus server or the broker (loopback). Repeat it for the nodes of a
+    /// cluster: user u's clients connect to the (u mod nodes)-th, and every user watches only
+    /// users on other nodes (every delivery crosses Redis).
+    #[arg(long, required = true)]
+    addr: Vec<String>,
+    /// The server or broker process, measured through /proc; repeat it for every cluster node
+    /// (their CPU and memory are summed).
     #[arg(long)]
-    addr: String,
-    /// The server or broker process, measured through /proc.
+    server_pid: Vec<u32>,
+    /// A cluster's Redis server process: its CPU time per delivery is reported apart.
     #[arg(long)]
-    server_pid: Option<u32>,
+    redis_pid: Option<u32>,
     #[arg(long, default_value_t = 1000)]
     n: usize,
     #[arg(long, default_value_t = 50)]
@@ -261,8 +267,13 @@ fn emit(workload: &str, result: Result<serde_json::Value, String>) -> i32 {
 }
 
 fn run(a: RunArgs) -> i32 {
-    let mut opts = Opts::new(a.system, a.workload, a.addr);
-    opts.server_pid = a.server_pid;
+    let mut opts = Opts::new(a.system, a.workload, a.addr[0].clone());
+    if a.addr.len() > 1 {
+        opts.nodes = a.addr;
+    }
+    opts.server_pid = a.server_pid.first().copied();
+    opts.other_server_pids = a.server_pid.iter().skip(1).copied().collect();
+    opts.redis_pid = a.redis_pid;
     opts.n = a.n;
     opts.k = a.k;
     opts.rates = a.rates;

@@ -60,16 +60,45 @@ pub async fn run_async(opts: Opts) -> Result<Vec<Value>, String> {
     result
 }
 
-/// The server or broker process, as `/proc` shows it.
-struct Probe(Option<u32>);
+/// The server or broker process (every node of a cluster, summed), as `/proc` shows it; and
+/// the cluster's Redis apart.
+struct Probe {
+    servers: Vec<u32>,
+    redis: Option<u32>,
+}
 
 impl Probe {
+    fn new(o: &Opts) -> Probe {
+        Probe {
+            servers: o
+                .server_pid
+                .into_iter()
+                .chain(o.other_server_pids.iter().copied())
+                .collect(),
+            redis: o.redis_pid,
+        }
+    }
     fn rss_kib(&self) -> Option<u64> {
-        self.0.and_then(procfs::rss_kib)
+        sum(&self.servers, procfs::rss_kib)
     }
     fn cpu_us(&self) -> Option<u64> {
-        self.0.and_then(procfs::cpu_us)
+        sum(&self.servers, procfs::cpu_us)
     }
+    fn redis_cpu_us(&self) -> Option<u64> {
+        self.redis.and_then(procfs::cpu_us)
+    }
+    /// Servers and Redis together: what must fall quiet before a measurement.
+    fn all_cpu_us(&self) -> Option<u64> {
+        Some(self.cpu_us()? + self.redis_cpu_us().unwrap_or(0))
+    }
+}
+
+/// `f` of every process, summed; `None` if there is none or one cannot be read.
+fn sum(pids: &[u32], f: fn(u32) -> Option<u64>) -> Option<u64> {
+    if pids.is_empty() {
+        return None;
+    }
+    pids.iter().map(|&p| f(p)).sum()
 }
 
 /// Every device of a run, and the channels to command them.
@@ -82,7 +111,7 @@ pub struct Fleet {
 
 impl Fleet {
     pub fn new(shared: Arc<Shared>) -> Fleet {
-        let probe = Probe(shared.opts.server_pid);
+        let probe = Probe::new(&shared.opts);
         Fleet {
             shared,
             senders: Vec::new(),
@@ -207,9 +236,9 @@ impl Fleet {
         wait_until(limit, || stats.synced.load(Ordering::Relaxed) >= all).await;
         // Bounded by the same limit.
         while start.elapsed() < limit {
-            let before = self.probe.cpu_us();
+            let before = self.probe.all_cpu_us();
             tokio::time::sleep(Duration::from_secs(1)).await;
-            match kib_delta(before, self.probe.cpu_us()) {
+            match kib_delta(before, self.probe.all_cpu_us()) {
                 Some(us) if us >= 100_000 => continue,
                 _ => break,
             }
@@ -246,6 +275,7 @@ fn base(shared: &Shared, extra: Value) -> Value {
         "qos": o.qos,
         "tls": o.tls.is_some(),
         "label": o.label,
+        "nodes": o.node_count(),
         "unix_time": std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs()),
@@ -392,6 +422,7 @@ async fn fanout_window(
     let r0 = stats.regressions.load(Ordering::Relaxed);
     let dup0 = stats.duplicates.load(Ordering::Relaxed);
     let cpu0 = fleet.probe.cpu_us();
+    let redis0 = fleet.probe.redis_cpu_us();
     let self0 = procfs::cpu_us(std::process::id());
     let start = Instant::now();
     let mut issued = 0u64;
@@ -457,6 +488,7 @@ async fn fanout_window(
     let delivered = stats.deliveries.load(Ordering::Relaxed) - d0;
     let regressions = stats.regressions.load(Ordering::Relaxed) - r0;
     let cpu = kib_delta(cpu0, fleet.probe.cpu_us());
+    let redis_cpu = kib_delta(redis0, fleet.probe.redis_cpu_us());
     let harness_cpu = kib_delta(self0, procfs::cpu_us(std::process::id()));
     let lat = lock(&stats.latency).clone();
     let missed = expected.saturating_sub(delivered);
@@ -482,6 +514,8 @@ async fn fanout_window(
         "latency_ms": percentiles(&lat, 1000.0),
         "server_cpu_us_per_delivery": cpu.map(|us| us as f64 / delivered.max(1) as f64),
         "server_cpu_pct": cpu.map(|us| us as f64 / total_s / 10_000.0),
+        "redis_cpu_us_per_delivery": redis_cpu.map(|us| us as f64 / delivered.max(1) as f64),
+        "redis_cpu_pct": redis_cpu.map(|us| us as f64 / total_s / 10_000.0),
         "harness_cpu_pct": harness_cpu.map(|us| us as f64 / total_s / 10_000.0),
         "server_rss_kib": fleet.probe.rss_kib(),
         "regressions": regressions,
@@ -493,7 +527,7 @@ async fn fanout_window(
 
 fn step_summary(v: &Value) -> String {
     format!(
-        "rate {}/s: {:.0} deliveries/s, missed {}, stale views {}, p50 {} ms, p99 {} ms, p99.9 {} ms, {} µs CPU/delivery, server CPU {}%, harness CPU {}% -> {}",
+        "rate {}/s: {:.0} deliveries/s, missed {}, stale views {}, p50 {} ms, p99 {} ms, p99.9 {} ms, {} µs CPU/delivery{}, server CPU {}%, harness CPU {}% -> {}",
         v["rate"],
         v["deliveries_per_s"].as_f64().unwrap_or(0.0),
         v["missed"],
@@ -502,6 +536,7 @@ fn step_summary(v: &Value) -> String {
         v["latency_ms"]["p99"],
         v["latency_ms"]["p999"],
         v["server_cpu_us_per_delivery"].as_f64().map_or("?".into(), |x| format!("{x:.2}")),
+        v["redis_cpu_us_per_delivery"].as_f64().map_or(String::new(), |x| format!(" (+ Redis {x:.2})")),
         v["server_cpu_pct"].as_f64().map_or("?".into(), |x| format!("{x:.0}")),
         v["harness_cpu_pct"].as_f64().map_or("?".into(), |x| format!("{x:.0}")),
         if v["pass"].as_bool() == Some(true) { "pass" } else { "FAIL" }
@@ -1016,6 +1051,7 @@ async fn login_storm(fleet: &mut Fleet) -> Result<Vec<Value>, String> {
     let per_wave = clients.div_ceil(waves).max(1);
     let driver = {
         let (storm, addr, system, tls) = (storm.clone(), o.addr.clone(), o.system, o.tls.clone());
+        let nodes = o.nodes.clone();
         let (keepalive, qos) = (o.heartbeat, mqtt::qos(&shared));
         let mut frames = frames.into_iter();
         tokio::spawn(async move {
@@ -1024,6 +1060,10 @@ async fn login_storm(fleet: &mut Fleet) -> Result<Vec<Value>, String> {
                     match system {
                         System::Imstatus => {
                             let bytes = frames.next().unwrap_or_default();
+                            // Spread over the nodes as the cohort is (user `u` on node `u % m`).
+                            let addr = nodes
+                                .get((first as usize + i) % nodes.len().max(1))
+                                .unwrap_or(&addr);
                             tokio::spawn(raw::ims_storm_client(
                                 storm.clone(),
                                 addr.clone(),

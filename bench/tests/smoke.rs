@@ -1,6 +1,7 @@
 //! CI smoke run of the benchmark harness: 1k clients × 50 subscriptions against an in-process
 //! imstatus server, a small login storm, the same storm and a fanout over plaintext and TLS,
-//! and the in-process measurements at a tiny size. It
+//! a tiny fanout and login storm across two cluster nodes on a real Redis, and the in-process
+//! measurements at a tiny size. It
 //! asserts correctness only (zero losses, zero version regressions, final state equal to the
 //! server's truth, every storm login answered), never timings.
 
@@ -9,6 +10,10 @@ use std::time::{Duration, Instant};
 use imstatus_bench::{inproc, tls, workloads, Opts, System, Workload};
 use imstatus_server::engine::{AppSettings, RateLimit};
 use imstatus_server::{self as server, Config};
+
+// The server's test helper for a real `redis-server` (a file of this repository).
+#[path = "../../server/tests/common/redis.rs"]
+mod redis;
 
 const APP: u32 = 1_400_000_001;
 const KEY: &str = "bench-secret-key";
@@ -228,4 +233,78 @@ fn smoke_tls_beside_plaintext() {
     let err = refused.err().expect("a wrong name is refused");
     assert!(err.starts_with("TLS handshake"), "{err}");
     server.stop();
+}
+
+/// The harness's cluster path: two in-process nodes on a real Redis, the users spread over them
+/// and every watch across them, so that every delivery crosses Redis. A tiny fanout and login
+/// storm lose nothing, and the results carry the node count and Redis's CPU per delivery.
+#[test]
+fn smoke_cluster_two_nodes() {
+    // Fanout first, then the storm on a fresh Redis: users and their statuses outlive their
+    // connections, and the storm's cohort must start from nothing as the fanout's did.
+    let (results, cluster) = on_cluster(Workload::Fanout, |_| {});
+    drop(cluster);
+    assert_eq!(results.len(), 2, "{results:?}");
+    assert_eq!(results[0]["synced"], 200, "{results:?}");
+    let step = &results[1];
+    eprintln!("cluster: {}", step["summary"]);
+    assert_eq!(step["nodes"], 2, "{step}");
+    assert!(step["expected"].as_u64().unwrap() > 100, "{step}");
+    assert_eq!(step["missed"], 0, "lost across nodes: {step}");
+    assert_eq!(step["stale_views"], 0, "{step}");
+    assert_eq!(step["regressions"], 0, "{step}");
+    assert_eq!(step["unexpected"], 0, "{step}");
+    assert!(step["redis_cpu_us_per_delivery"].is_number(), "{step}");
+
+    let (results, cluster) = on_cluster(Workload::LoginStorm, |o| {
+        o.duration = Duration::from_secs(1);
+        o.storm_clients = 100;
+    });
+    drop(cluster);
+    let storm = &results[0];
+    eprintln!("cluster: {}", storm["summary"]);
+    assert_eq!(storm["answered"], 100, "{storm}");
+    assert_eq!(storm["failed"], 0, "{storm}");
+    for phase in ["before", "during"] {
+        assert_eq!(storm[phase]["missed"], 0, "{phase}: {storm}");
+        assert_eq!(storm[phase]["stale_views"], 0, "{phase}: {storm}");
+    }
+}
+
+/// A fresh Redis and two in-process nodes on it, and the results of `workload` over both (200
+/// users × 10 subscriptions, 20 changes/s), and the cluster. Dropping it stops the nodes before
+/// Redis (a tuple drops in order): a node leaving a Redis that is gone waits out its retries.
+fn on_cluster(
+    workload: Workload,
+    adjust: impl FnOnce(&mut Opts),
+) -> (
+    Vec<serde_json::Value>,
+    ([server::ServerHandle; 2], redis::RedisServer),
+) {
+    let redis = redis::RedisServer::start();
+    let node = || {
+        server::spawn(Config {
+            listen: "127.0.0.1:0".into(),
+            admin_listen: String::new(),
+            admin_token: Some("unused".into()),
+            apps: vec![app()],
+            limits: Default::default(),
+            cluster: Some(server::ClusterConfig::new(vec![redis.url()])),
+            ..Config::default()
+        })
+        .expect("node starts")
+    };
+    let nodes = [node(), node()];
+    let addrs: Vec<String> = nodes.iter().map(|n| n.addr().to_string()).collect();
+    let mut opts = Opts::new(System::Imstatus, workload, addrs[0].clone());
+    opts.nodes = addrs;
+    opts.redis_pid = Some(redis.pid());
+    opts.n = 200;
+    opts.k = 10;
+    opts.rates = vec![20.0];
+    opts.duration = Duration::from_secs(2);
+    opts.label = "ci-smoke-cluster".into();
+    adjust(&mut opts);
+    let results = workloads::run(opts).expect("the workload runs on the cluster");
+    (results, (nodes, redis))
 }
