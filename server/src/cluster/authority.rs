@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use super::guarded::Guarded;
 use super::keys;
 use super::pubsub::Subscriber;
 use super::record;
@@ -68,7 +69,7 @@ pub struct ClusterCounts {
 
 /// The cluster's shared state on Redis.
 pub struct RedisAuthority {
-    redis: Arc<Redis>,
+    redis: Guarded,
     subscriber: OnceLock<Subscriber>,
     incarnation: AtomicU64,
     /// The token of each lock this node holds (one per user at a time: the engine holds the
@@ -98,7 +99,7 @@ impl RedisAuthority {
             b"PUBLISH"
         };
         RedisAuthority {
-            redis,
+            redis: Guarded::new(redis),
             subscriber: OnceLock::new(),
             incarnation: AtomicU64::new(incarnation),
             tokens: Mutex::new(HashMap::new()),
@@ -116,7 +117,7 @@ impl RedisAuthority {
 
     /// The Redis it works on.
     pub fn redis(&self) -> &Arc<Redis> {
-        &self.redis
+        self.redis.redis()
     }
 
     /// Starts listening for changes with `subscriber` (once, before the node serves).

@@ -10,6 +10,7 @@
 pub mod authority;
 mod conn;
 mod error;
+mod guarded;
 pub mod keys;
 pub mod lease;
 pub mod listener;
