@@ -153,10 +153,7 @@ impl<P, T: Transport> Connection<P, T> {
             tracing::debug!(conn = self.conn, app, user, why, "connection closing");
         }
         self.unauthenticated = None;
-        let conn = self.conn;
-        self.hub
-            .run_engine(move |hub| hub.closed(conn, now_ms()))
-            .await;
+        self.hub.closed(self.conn, now_ms());
     }
 
     /// The app and user logged in on this connection, for the logs.
@@ -473,20 +470,14 @@ fn refuse_request(outbox: &Outbox, id: u64, code: i32, desc: &str) -> String {
 
 /// Runs one request against the engine and builds the reply. A login is answered once what
 /// it wrote is durable, so that no acknowledged login is lost to a crash.
-async fn handle(hub: &Arc<Hub>, conn: ConnId, id: u64, request: Request) -> ServerMessage {
+async fn handle(hub: &Hub, conn: ConnId, id: u64, request: Request) -> ServerMessage {
     let now = now_ms();
     // Hello, login and heartbeat replies carry the server's clock (V2TIM GetServerTime).
     let server_time_ms =
         matches!(request, Request::Login { .. } | Request::Heartbeat).then_some(now);
     let protocol_version = matches!(request, Request::Hello { .. }).then_some(PROTOCOL_VERSION);
     let is_login = matches!(request, Request::Login { .. });
-    let result = if matches!(request, Request::Hello { .. } | Request::Heartbeat) {
-        // Never waits, even in a cluster: the liveness of this connection is this node's own.
-        execute(&hub.engine, conn, request, now)
-    } else {
-        hub.run_engine(move |hub| execute(&hub.engine, conn, request, now))
-            .await
-    };
+    let result = execute(&hub.engine, conn, request, now);
     let engine = &hub.engine;
     // A login reply tells the SDK the app's heartbeat timeout, so that it heartbeats often
     // enough whatever it was configured with.
@@ -510,8 +501,9 @@ async fn handle(hub: &Arc<Hub>, conn: ConnId, id: u64, request: Request) -> Serv
     }
 }
 
-/// Runs one request against the engine (on the blocking pool in a cluster: see
-/// [`Hub::run_engine`]).
+/// Runs one request against the engine. In a cluster it waits on Redis right here, on the
+/// runtime's thread: handing every call to the blocking pool cost more than it saved on the
+/// cores we measured (bench/NOTES.md, Cluster).
 fn execute(
     engine: &crate::hub::ServerEngine,
     conn: ConnId,

@@ -107,25 +107,6 @@ impl Hub {
         }
     }
 
-    /// Runs `f` on the engine and answers what it answers. On a node of its own the engine
-    /// never waits, so `f` runs right here; in a cluster every call may wait on Redis (a round
-    /// trip, another node's lock, an outage), so it runs on the blocking pool: the runtime's
-    /// threads go on writing pushes and reading requests meanwhile (a node pinned to one core
-    /// runs a single-threaded runtime, which one waiting call would otherwise stop whole).
-    pub async fn run_engine<R: Send + 'static>(
-        self: &Arc<Hub>,
-        f: impl FnOnce(&Hub) -> R + Send + 'static,
-    ) -> R {
-        if self.cluster.is_none() {
-            return f(self);
-        }
-        let hub = self.clone();
-        match tokio::task::spawn_blocking(move || f(&hub)).await {
-            Ok(answer) => answer,
-            Err(e) => std::panic::resume_unwind(e.into_panic()),
-        }
-    }
-
     /// Registers a new connection and answers its outbox.
     pub fn open(&self, conn: ConnId, now: Millis) -> Arc<Outbox> {
         self.open_from(conn, None, now)

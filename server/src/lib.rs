@@ -385,7 +385,7 @@ async fn tick_loop(hub: Arc<Hub>, stop: watch::Receiver<bool>) {
         tokio::select! {
             _ = &mut stopped => return,
             _ = interval.tick() => {
-                hub.run_engine(|hub| hub.engine.tick(now_ms())).await;
+                hub.engine.tick(now_ms());
                 ticks += 1;
                 if ticks % UPKEEP_EVERY_TICKS == 0 {
                     hub.metrics.upkeep();

@@ -26,12 +26,12 @@ pub trait Authority: Send + Sync {
     /// Takes `key`'s cluster-wide lock (waiting while another node holds it) and answers the
     /// record the cluster holds (`None` for a user it has none of).
     fn lock(&self, key: &UserKey) -> Result<Option<UserRecord>, String>;
-    /// Releases the lock [`Authority::lock`] took.
+    /// Releases the lock [`Authority::lock`] took, unless a write released it already.
     fn unlock(&self, key: &UserKey);
     /// The records of `keys` as the cluster holds them, without locks, in the order asked.
     fn read(&self, keys: &[UserKey]) -> Result<Vec<Option<UserRecord>>, String>;
-    /// Writes the record of a user this node holds the lock of, and tells every node that
-    /// listens for the user. `friends_before` is the user's friend list before this change
+    /// Writes the record of a user this node holds the lock of, tells every node that listens
+    /// for the user, and releases the lock (an operation writes once, as its last step). `friends_before` is the user's friend list before this change
     /// when the friend list changed (the nodes where the user is connected route by it).
     fn write(&self, key: &UserKey, record: &UserRecord, friends_before: Option<&[String]>);
     /// Counts a call against a per-user sliding window shared by every node (Q4); a refused
