@@ -348,19 +348,8 @@ impl<S: Store> Engine<S> {
     /// changes of everyone the user watches (a node listens only for what its connections
     /// watch). A node on its own routes for every loaded user all along.
     pub(crate) fn came_online_here(&self, key: &UserKey, record: &UserRecord) {
-        if self.authority.is_none() {
-            return;
-        }
-        for target in record.subscriptions.iter() {
-            self.fanout.watch(
-                UserKey::new(key.app, target.clone()),
-                &key.user,
-                Watch::Subscription,
-            );
-        }
-        for friend in self.store.friends_of(key) {
-            self.fanout
-                .watch(self.key(key.app, &friend), &key.user, Watch::Friend);
+        if self.authority.is_some() {
+            self.follow_watched(key, record);
         }
     }
 

@@ -316,22 +316,9 @@ impl<S: Store> Engine<S> {
 
     /// Makes a record live: its subscriptions and friends route changes to it from now on.
     fn loaded(&self, shard: &mut Shard, key: &UserKey, record: UserRecord) {
-        if self.authority.is_some() {
-            // A node of a cluster routes only for users connected to it (`came_online_here`).
-            track_deadlines(shard, key, &record);
-            shard.records.insert(key.clone(), record);
-            return;
-        }
-        for target in record.subscriptions.iter() {
-            self.fanout.watch(
-                UserKey::new(key.app, target.clone()),
-                &key.user,
-                Watch::Subscription,
-            );
-        }
-        for friend in self.store.friends_of(key) {
-            self.fanout
-                .watch(self.key(key.app, &friend), &key.user, Watch::Friend);
+        // A node of a cluster routes only for users connected to it (`came_online_here`).
+        if self.authority.is_none() {
+            self.follow_watched(key, &record);
         }
         track_deadlines(shard, key, &record);
         shard.records.insert(key.clone(), record);
@@ -527,6 +514,22 @@ impl<S: Store> Engine<S> {
 }
 
 impl<S: Store> Engine<S> {
+    /// Routes to `key` the changes of everyone `record` subscribes to and of the user's
+    /// friends.
+    fn follow_watched(&self, key: &UserKey, record: &UserRecord) {
+        for target in record.subscriptions.iter() {
+            self.fanout.watch(
+                UserKey::new(key.app, target.clone()),
+                &key.user,
+                Watch::Subscription,
+            );
+        }
+        for friend in self.store.friends_of(key) {
+            self.fanout
+                .watch(self.key(key.app, &friend), &key.user, Watch::Friend);
+        }
+    }
+
     /// Keeps the fan-out tables in step with a user's subscriptions.
     fn resubscribe(&self, key: &UserKey, before: &Subscriptions, after: &Subscriptions) {
         for gone in before.iter().filter(|t| !after.contains(t)) {
