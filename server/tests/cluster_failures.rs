@@ -7,6 +7,8 @@
 #[path = "common/cluster.rs"]
 mod cluster;
 mod common;
+#[path = "common/serve.rs"]
+mod serve;
 
 use std::time::{Duration, Instant};
 

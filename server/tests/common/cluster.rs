@@ -5,10 +5,10 @@
 #![allow(dead_code)]
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -81,34 +81,13 @@ impl Node {
             .append(true)
             .open(log)
             .unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_imstatus"))
-            .args(["serve", "--config"])
-            .arg(config)
-            .env("IMSTATUS_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(log)
-            .spawn()
-            .expect("imstatus serve starts");
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let (mut addr, mut admin) = (None, None);
-        while addr.is_none() || admin.is_none() {
-            let line = lines
-                .next()
-                .expect("imstatus serve prints where it listens")
-                .unwrap();
-            if let Some(rest) = line.strip_prefix("imstatus listening on ") {
-                addr = Some(rest.trim().parse().unwrap());
-            }
-            if let Some(rest) = line.strip_prefix("admin API on http://") {
-                admin = Some(rest.split('/').next().unwrap().parse().unwrap());
-            }
-        }
+        let (child, addr, admin, lines) = crate::serve::spawn_serve(config, log.into());
         // The rest of stdout is drained so that the node never blocks writing to it.
         std::thread::spawn(move || for _ in lines {});
         let node = Node {
             child: Some(child),
-            addr: addr.unwrap(),
-            admin: admin.unwrap(),
+            addr,
+            admin,
             config: config.to_path_buf(),
         };
         node.wait_ready(Duration::from_secs(20));
